@@ -1,0 +1,35 @@
+from django.db import connection
+
+from lastbell.audit.models import AuditEvent, Via
+
+
+class NotInTransaction(RuntimeError):
+    pass
+
+
+def audit_record(
+    *, action: str, actor, target, school=None, district=None, student=None,
+    before=None, after=None, via: str = Via.WEB, label: str = "",
+) -> AuditEvent:
+    """Write the audit event of a change, inside the change's own transaction."""
+    if not connection.in_atomic_block:
+        raise NotInTransaction("An audit event must be written in the change's transaction.")
+    if district is None:
+        district = school.district if school is not None else target.district
+    actor_label = (str(actor) if actor is not None else "") or (
+        "Import" if via == Via.IMPORT else "System"
+    )
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor if actor is not None and actor.pk else None,
+        actor_label=actor_label,
+        via=via,
+        district=district,
+        school=school,
+        student=student,
+        target_type=type(target).__name__,
+        target_id=str(target.pk or ""),
+        target_label=label or str(target)[:300],
+        before=before,
+        after=after,
+    )

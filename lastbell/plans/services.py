@@ -1,0 +1,304 @@
+"""Every change to a student's plan: one transaction with its audit event."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from lastbell.audit.models import Via
+from lastbell.audit.services import audit_record
+from lastbell.plans import weekdays
+from lastbell.plans.models import (
+    DefaultDay,
+    Enrollment,
+    LongTermDefault,
+    PlanChange,
+    Program,
+    Source,
+    validation_error,
+)
+
+
+@dataclass
+class PlanSpec:
+    """The how-home part of a plan before it is stored."""
+
+    plan_type: str
+    bus_route: object = None
+    pickup_guardian: object = None
+    pickup_name: str = ""
+    dismiss_at: dt.time | None = None
+    note: str = ""
+
+    def fields(self) -> dict:
+        return {
+            "plan_type": self.plan_type,
+            "bus_route": self.bus_route,
+            "pickup_guardian": self.pickup_guardian,
+            "pickup_name": self.pickup_name.strip(),
+            "dismiss_at": self.dismiss_at,
+            "note": self.note.strip(),
+        }
+
+
+def _checked(instance, school):
+    instance.clear_unused()
+    errors = instance.plan_errors(school)
+    if errors:
+        raise validation_error(errors)
+    return instance
+
+
+def _default_snapshot(default: LongTermDefault) -> dict:
+    return {
+        "starts_on": default.starts_on.isoformat(),
+        "ends_on": default.ends_on.isoformat() if default.ends_on else None,
+        "days": {
+            weekdays.label(weekdays.bit(day.weekday)): day.plan_snapshot()
+            for day in default.days.select_related("bus_route", "pickup_guardian")
+        },
+    }
+
+
+def default_set(
+    *, student, starts_on: dt.date, days: dict[int, PlanSpec], actor, source=Source.STAFF,
+    via=Via.WEB, source_detail="",
+) -> LongTermDefault:
+    """Start a new version of the student's long-term default on `starts_on`.
+
+    The version in effect the day before ends then; versions that had not started yet are
+    cancelled. Past days keep the plan they had.
+    """
+    school = student.school
+    if not days:
+        raise validation_error({"days": "Choose a plan for at least one weekday."})
+    if starts_on < school.today():
+        raise validation_error(
+            {"starts_on": "A new default can start today or later; past days keep their plan."}
+        )
+    new_days = [
+        _checked(DefaultDay(weekday=weekday, **spec.fields()), school)
+        for weekday, spec in sorted(days.items())
+    ]
+    with transaction.atomic():
+        current = list(
+            LongTermDefault.objects.select_for_update()
+            .filter(student=student, cancelled_at__isnull=True)
+            .exclude(ends_on__lt=starts_on)
+        )
+        before = None
+        now = timezone.now()
+        for old in current:
+            if before is None and old.starts_on <= starts_on:
+                before = _default_snapshot(old)
+            if old.starts_on < starts_on:
+                old.ends_on = starts_on - dt.timedelta(days=1)
+                old.save(update_fields=["ends_on"])
+            else:
+                old.cancelled_at = now
+                old.save(update_fields=["cancelled_at"])
+        default = LongTermDefault.objects.create(
+            student=student, starts_on=starts_on, source=source, set_by=actor,
+            source_detail=source_detail,
+        )  # fmt: skip
+        for day in new_days:
+            day.default = default
+        DefaultDay.objects.bulk_create(new_days)
+        audit_record(
+            action="plan.default.set", actor=actor, target=default, school=school,
+            student=student, before=before, after=_default_snapshot(default), via=via,
+            label=f"Long-term default for {student.full_name}",
+        )  # fmt: skip
+    return default
+
+
+def default_end(*, student, last_day: dt.date, actor, via=Via.WEB) -> LongTermDefault | None:
+    """Stop the standing plan after `last_day`: from the next day the student has none."""
+    with transaction.atomic():
+        current = (
+            LongTermDefault.objects.select_for_update()
+            .filter(student=student, cancelled_at__isnull=True)
+            .in_effect_on(last_day)
+            .first()
+        )
+        if current is None:
+            return None
+        before = _default_snapshot(current)
+        current.ends_on = last_day
+        current.save(update_fields=["ends_on"])
+        audit_record(
+            action="plan.default.ended", actor=actor, target=current, school=student.school,
+            student=student, before=before, after=_default_snapshot(current), via=via,
+            label=f"Long-term default for {student.full_name}",
+        )  # fmt: skip
+    return current
+
+
+def _change_snapshot(change: PlanChange) -> dict:
+    return {
+        "dates": change.span_label,
+        **change.plan_snapshot(),
+    }
+
+
+def change_create(
+    *, student, starts_on: dt.date, ends_on: dt.date | None, plan: PlanSpec, actor,
+    weekday_mask: int = weekdays.ALL_DAYS, source=Source.STAFF, via=Via.WEB,
+) -> PlanChange:
+    """Add a one-time or short-term change. Overlapping changes: the newest wins."""
+    school = student.school
+    ends_on = ends_on or starts_on
+    change = PlanChange(
+        student=student, starts_on=starts_on, ends_on=ends_on, weekdays=weekday_mask,
+        source=source, set_by=actor, **plan.fields(),
+    )  # fmt: skip
+    errors = {}
+    if ends_on < starts_on:
+        errors["ends_on"] = "The last day of the change is before its first day."
+    elif starts_on < school.today():
+        errors["starts_on"] = "A change can't start in the past."
+    elif (ends_on - starts_on).days > 366:
+        errors["ends_on"] = "A change can last a year at most; set a long-term default instead."
+    if not weekday_mask:
+        errors["weekdays"] = "Choose at least one weekday."
+    elif not errors and not any(
+        change.covers(starts_on + dt.timedelta(days=n))
+        for n in range(min(7, (ends_on - starts_on).days + 1))
+    ):
+        errors["weekdays"] = "None of the chosen weekdays falls between those dates."
+    change.clear_unused()
+    errors.update(change.plan_errors(school))
+    if errors:
+        raise validation_error(errors)
+    with transaction.atomic():
+        change.save()
+        audit_record(
+            action="plan.change.created", actor=actor, target=change, school=school,
+            student=student, after=_change_snapshot(change), via=via,
+            label=f"Change for {student.full_name}, {change.span_label}",
+        )  # fmt: skip
+    return change
+
+
+def change_cancel(*, change: PlanChange, actor, via=Via.WEB) -> PlanChange:
+    """Remove a change that has not passed yet. A past day keeps the plan it had."""
+    school = change.student.school
+    if change.ends_on < school.today():
+        raise validation_error({"change": "This change is in the past and can't be removed."})
+    with transaction.atomic():
+        change = PlanChange.objects.select_for_update().get(pk=change.pk)
+        if change.cancelled_at:
+            return change
+        before = _change_snapshot(change)
+        today = school.today()
+        if change.starts_on < today:
+            # Days already passed keep the change; it stops after yesterday.
+            change.ends_on = today - dt.timedelta(days=1)
+            change.save(update_fields=["ends_on"])
+        else:
+            change.cancelled_at = timezone.now()
+            change.cancelled_by = actor
+            change.save(update_fields=["cancelled_at", "cancelled_by"])
+        audit_record(
+            action="plan.change.cancelled", actor=actor, target=change, school=school,
+            student=change.student, before=before, after=None, via=via,
+            label=f"Change for {change.student.full_name}, {change.span_label}",
+        )  # fmt: skip
+    return change
+
+
+def _program_snapshot(program: Program) -> dict:
+    return {
+        "name": program.name,
+        "kind": program.kind,
+        "days": program.days_label,
+        "dates": f"{program.starts_on} – {program.ends_on}",
+        "end_time": program.end_time.strftime("%H:%M"),
+        "capacity": program.capacity,
+        "location": program.location,
+    }
+
+
+def program_save(*, program: Program, actor, via=Via.WEB) -> Program:
+    """Create or edit a program (already validated by its form)."""
+    creating = program.pk is None
+    with transaction.atomic():
+        before = None
+        if not creating:
+            before = _program_snapshot(Program.objects.select_for_update().get(pk=program.pk))
+        program.save()
+        audit_record(
+            action="program.created" if creating else "program.updated", actor=actor,
+            target=program, school=program.school, before=before,
+            after=_program_snapshot(program), via=via,
+        )  # fmt: skip
+    return program
+
+
+def enrollment_create(
+    *, program: Program, student, weekday_mask: int, starts_on: dt.date,
+    ends_on: dt.date | None, actor, source=Source.STAFF, via=Via.WEB,
+) -> Enrollment:
+    enrollment = Enrollment(
+        program=program, student=student, weekdays=weekday_mask, starts_on=starts_on,
+        ends_on=ends_on, source=source, set_by=actor,
+    )  # fmt: skip
+    errors = enrollment.clean_days()
+    if student.school_id != program.school_id:
+        errors["student"] = "That student is at another school."
+    if ends_on and ends_on < starts_on:
+        errors["ends_on"] = "The last day is before the first day."
+    if starts_on > program.ends_on or (ends_on or program.ends_on) < program.starts_on:
+        errors["starts_on"] = (
+            f"{program.name} runs {program.starts_on:%b %-d} – {program.ends_on:%b %-d, %Y}; "
+            "choose dates inside that."
+        )
+    if errors:
+        raise validation_error(errors)
+    with transaction.atomic():
+        program = Program.objects.select_for_update().get(pk=program.pk)
+        if program.capacity is not None:
+            taken = (
+                Enrollment.objects.filter(program=program)
+                .exclude(ends_on__lt=starts_on)
+                .exclude(student=student)
+                .values("student")
+                .distinct()
+                .count()
+            )
+            if taken >= program.capacity:
+                raise validation_error(
+                    {"student": f"{program.name} is full ({program.capacity} places)."}
+                )
+        enrollment.save()
+        audit_record(
+            action="program.enrollment.created", actor=actor, target=enrollment,
+            school=program.school, student=student,
+            after={"program": program.name, "days": enrollment.days_label,
+                   "starts_on": starts_on.isoformat(),
+                   "ends_on": ends_on.isoformat() if ends_on else None},
+            via=via, label=f"{student.full_name} in {program.name}",
+        )  # fmt: skip
+    return enrollment
+
+
+def enrollment_end(*, enrollment: Enrollment, last_day: dt.date, actor, via=Via.WEB):
+    with transaction.atomic():
+        enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        before = {"ends_on": enrollment.ends_on.isoformat() if enrollment.ends_on else None}
+        # An enrollment that had not started yet simply ends before it begins.
+        enrollment.ends_on = max(last_day, enrollment.starts_on)
+        if last_day < enrollment.starts_on:
+            enrollment.delete()
+            after = None
+        else:
+            enrollment.save(update_fields=["ends_on"])
+            after = {"ends_on": enrollment.ends_on.isoformat()}
+        audit_record(
+            action="program.enrollment.ended", actor=actor, target=enrollment,
+            school=enrollment.program.school, student=enrollment.student, before=before,
+            after=after, via=via,
+            label=f"{enrollment.student.full_name} in {enrollment.program.name}",
+        )  # fmt: skip
+    return enrollment

@@ -1,0 +1,187 @@
+import datetime as dt
+import zoneinfo
+
+from django.db import models
+from django.utils import timezone
+
+TIMEZONES = sorted((name, name) for name in zoneinfo.available_timezones() if "/" in name)
+WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+WEEKDAY_SHORT = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+class District(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    timezone = models.CharField(max_length=64, choices=TIMEZONES, default="America/Los_Angeles")
+
+    def __str__(self):
+        return self.name
+
+
+class School(models.Model):
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="schools")
+    name = models.CharField(max_length=200)
+    code = models.CharField("school code", max_length=64, blank=True)
+    timezone = models.CharField(max_length=64, choices=TIMEZONES, default="America/Los_Angeles")
+    office_phone = models.CharField(max_length=40, blank=True)
+    tracker_enabled = models.BooleanField(default=False)
+    parent_access = models.BooleanField(default=False)
+    parent_editing = models.BooleanField(default=False)
+    same_day_cutoff = models.TimeField(default=dt.time(13, 0))
+    late_grace_minutes = models.PositiveSmallIntegerField(default=10)
+    # Dismissal time per weekday; empty on days the school does not normally meet.
+    dismissal_mon = models.TimeField("Monday dismissal", null=True, blank=True)
+    dismissal_tue = models.TimeField("Tuesday dismissal", null=True, blank=True)
+    dismissal_wed = models.TimeField("Wednesday dismissal", null=True, blank=True)
+    dismissal_thu = models.TimeField("Thursday dismissal", null=True, blank=True)
+    dismissal_fri = models.TimeField("Friday dismissal", null=True, blank=True)
+    dismissal_sat = models.TimeField("Saturday dismissal", null=True, blank=True)
+    dismissal_sun = models.TimeField("Sunday dismissal", null=True, blank=True)
+
+    DISMISSAL_FIELDS = [
+        "dismissal_mon", "dismissal_tue", "dismissal_wed", "dismissal_thu",
+        "dismissal_fri", "dismissal_sat", "dismissal_sun",
+    ]  # fmt: skip
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["district", "name"], name="school_name_unique"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def tz(self):
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def today(self) -> dt.date:
+        """The date at the school, which is not the server's date near midnight."""
+        return timezone.now().astimezone(self.tz).date()
+
+    def regular_dismissal(self, weekday: int) -> dt.time | None:
+        return getattr(self, self.DISMISSAL_FIELDS[weekday])
+
+    def dismissal_time_on(self, date: dt.date) -> dt.time | None:
+        day = self.calendar_days.filter(date=date, kind=CalendarDay.Kind.EARLY_RELEASE).first()
+        if day and day.dismissal_time:
+            return day.dismissal_time
+        return self.regular_dismissal(date.weekday())
+
+    def is_school_day(self, date: dt.date) -> bool:
+        return SchoolCalendar.for_school(self, date, date).is_school_day(date)
+
+
+class Homeroom(models.Model):
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="homerooms")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "name"], name="homeroom_name_unique"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class SchoolTerm(models.Model):
+    """The span of a school year (or term): weekdays in it are school days by default."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="terms")
+    name = models.CharField(max_length=100)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+
+    class Meta:
+        ordering = ["starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")), name="term_dates_order"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class CalendarDay(models.Model):
+    """An exception to the term's ordinary weekdays."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", "Holiday"
+        CLOSURE = "closure", "Closure"
+        EARLY_RELEASE = "early_release", "Early release"
+        EXTRA_SCHOOL_DAY = "school_day", "Extra school day"
+
+    NO_SCHOOL = {Kind.HOLIDAY, Kind.CLOSURE}
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="calendar_days")
+    date = models.DateField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    dismissal_time = models.TimeField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "date"], name="calendar_day_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.get_kind_display()}"
+
+
+class SchoolCalendar:
+    """Which dates are school days at a school, for a span, from two queries."""
+
+    def __init__(self, terms, days):
+        self.terms = [(t.starts_on, t.ends_on) for t in terms]
+        self.days = {d.date: d for d in days}
+
+    @classmethod
+    def for_school(cls, school, start: dt.date, end: dt.date) -> "SchoolCalendar":
+        terms = school.terms.filter(starts_on__lte=end, ends_on__gte=start)
+        days = school.calendar_days.filter(date__gte=start, date__lte=end)
+        return cls(list(terms), list(days))
+
+    def day(self, date: dt.date) -> CalendarDay | None:
+        return self.days.get(date)
+
+    def is_school_day(self, date: dt.date) -> bool:
+        day = self.days.get(date)
+        if day is not None:
+            if day.kind in CalendarDay.NO_SCHOOL:
+                return False
+            if day.kind == CalendarDay.Kind.EXTRA_SCHOOL_DAY:
+                return True
+        in_term = any(start <= date <= end for start, end in self.terms)
+        return in_term and date.weekday() < 5
+
+    def why_not(self, date: dt.date) -> str:
+        """A sentence for a day that is not a school day."""
+        day = self.days.get(date)
+        if day is not None and day.kind in CalendarDay.NO_SCHOOL:
+            label = day.note or day.get_kind_display()
+            return f"No school: {label}."
+        if date.weekday() >= 5:
+            return "No school: weekend."
+        return "No school: this date is outside the school year."
+
+
+class BusRoute(models.Model):
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="bus_routes")
+    number = models.CharField("bus number", max_length=32)
+    name = models.CharField("route name", max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "number"], name="bus_route_unique"),
+        ]
+
+    def __str__(self):
+        return f"Bus {self.number}" + (f" — {self.name}" if self.name else "")
