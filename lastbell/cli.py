@@ -12,3 +12,7 @@ def main(argv=None):
     argv[0] = "lastbell"
     execute_from_command_line(argv)
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

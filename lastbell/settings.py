@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "lastbell.attendance",
     "lastbell.audit",
     "lastbell.demo",
+    "lastbell.ops",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +152,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "lastbell" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

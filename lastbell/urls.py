@@ -1,1 +1,62 @@
-urlpatterns = []
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from lastbell.accounts.views import SignInView
+from lastbell.audit import views as audit_views
+from lastbell.plans import program_views
+from lastbell.plans import views as plan_views
+from lastbell.schools import views as school_views
+
+accounts = (
+    [
+        path("sign-in/", SignInView.as_view(), name="login"),
+        path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
+    ],
+    "accounts",
+)
+
+schools = (
+    [
+        path("", school_views.home, name="home"),
+        path("district/<int:district_id>/", school_views.district, name="district"),
+        path("district/<int:district_id>/schools/<int:school_id>/tracker/",
+             school_views.tracker_toggle, name="tracker"),
+    ],
+    "schools",
+)
+
+S = "schools/<int:school_id>/"
+plans = (
+    [
+        path(S, plan_views.dashboard, name="dashboard"),
+        path(S + "roster/", plan_views.roster, name="roster"),
+        path(S + "students/", plan_views.students, name="students"),
+        path(S + "students/<int:student_id>/", plan_views.student, name="student"),
+        path(S + "students/<int:student_id>/default/", plan_views.default_edit,
+             name="default_edit"),
+        path(S + "students/<int:student_id>/default/end/", plan_views.default_end,
+             name="default_end"),
+        path(S + "students/<int:student_id>/changes/new/", plan_views.change_new,
+             name="change_new"),
+        path(S + "students/<int:student_id>/changes/<int:change_id>/cancel/",
+             plan_views.change_cancel, name="change_cancel"),
+        path(S + "programs/", program_views.program_list, name="programs"),
+        path(S + "programs/new/", program_views.program_edit, name="program_new"),
+        path(S + "programs/<int:program_id>/", program_views.program_detail, name="program"),
+        path(S + "programs/<int:program_id>/edit/", program_views.program_edit,
+             name="program_edit"),
+        path(S + "programs/<int:program_id>/enrollments/<int:enrollment_id>/end/",
+             program_views.enrollment_end, name="enrollment_end"),
+        path(S + "export.csv", plan_views.export, name="export"),
+    ],
+    "plans",
+)
+
+audit = ([path(S + "history/", audit_views.history, name="history")], "audit")
+
+urlpatterns = [
+    path("accounts/", include(accounts)),
+    path("", include(schools)),
+    path("", include(plans)),
+    path("", include(audit)),
+]

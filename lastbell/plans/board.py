@@ -131,12 +131,12 @@ class BoardRow:
             text += " early departure" if self.plan_type == PlanType.EARLY_DISMISSAL else " absent"
         return f"{text}; set by {who}{when}."
 
-    def export_values(self) -> list[str]:
+    def export_values(self, tz) -> list[str]:
         return [
             self.sis_id, self.last_name, self.first_name, self.grade, self.homeroom,
             self.type_label, self.detail, self.bus_number, self.program_name,
             self.pickup, _time(self.time), self.layer_label, self.source_label, self.set_by,
-            self.set_at.isoformat(timespec="minutes") if self.set_at else "",
+            self.set_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if self.set_at else "",
         ]  # fmt: skip
 
 
@@ -243,10 +243,11 @@ def _apply_plan(row: BoardRow, layer, values, record_id, source, who, set_at):
     row.set_at = set_at
 
 
-def day_board(school, date: dt.date, *, homeroom_ids=None) -> DayBoard:
+def day_board(school, date: dt.date, *, homeroom_ids=None, student_ids=None) -> DayBoard:
     """Resolve the plan of every active student of `school` on `date`.
 
-    `homeroom_ids` limits the board to some homerooms (a teacher's own).
+    `homeroom_ids` limits the board to some homerooms (a teacher's own); `student_ids` to
+    some students (one child's page). The queries are the same either way.
     """
     calendar = SchoolCalendar.for_school(school, date, date)
     school_day = calendar.is_school_day(date)
@@ -254,6 +255,8 @@ def day_board(school, date: dt.date, *, homeroom_ids=None) -> DayBoard:
     students = Student.objects.filter(school=school).active_on(date)
     if homeroom_ids is not None:
         students = students.filter(homeroom_id__in=homeroom_ids)
+    if student_ids is not None:
+        students = students.filter(id__in=student_ids)
     rows: dict[int, BoardRow] = {}
     for sid, sis, first, preferred, last, grade, hr_id, hr_name in students.order_by(
         "last_name", "first_name", "id"
@@ -267,6 +270,10 @@ def day_board(school, date: dt.date, *, homeroom_ids=None) -> DayBoard:
         return DayBoard(school, date, school_day, reason, list(rows.values()))
 
     in_school = Q(student__school=school)
+    of_default = Q(default__student__school=school)
+    if student_ids is not None:
+        in_school &= Q(student_id__in=student_ids)
+        of_default &= Q(default__student_id__in=student_ids)
     day_bit = weekdays.bit(date.weekday())
     resolved: set[int] = set()
 
@@ -348,7 +355,7 @@ def day_board(school, date: dt.date, *, homeroom_ids=None) -> DayBoard:
     # 4. Long-term default for this weekday, from the version in effect on the date.
     defaults = (
         DefaultDay.objects.filter(
-            default__student__school=school,
+            of_default,
             weekday=date.weekday(),
             default__starts_on__lte=date,
             default__cancelled_at__isnull=True,

@@ -1,0 +1,82 @@
+"""Who may see which school: every staff view starts here.
+
+A school outside the user's memberships is a 404, so ids in URLs reveal nothing.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404
+
+from lastbell.accounts.models import Role, StaffMembership
+from lastbell.schools.models import District, School
+
+EDITOR_ROLES = {Role.DISTRICT_ADMIN, Role.SCHOOL_ADMIN, Role.DISMISSAL_STAFF}
+
+
+@dataclass
+class SchoolAccess:
+    school: School
+    roles: set[str]
+    # None: the whole school; otherwise only these homerooms (a teacher's own).
+    homeroom_ids: list[int] | None
+
+    @property
+    def can_edit(self) -> bool:
+        return bool(self.roles & EDITOR_ROLES)
+
+    @property
+    def is_district_admin(self) -> bool:
+        return Role.DISTRICT_ADMIN in self.roles
+
+    def require_edit(self):
+        if not self.can_edit:
+            raise PermissionDenied(
+                "Your account can view this school's plans but not change them. "
+                "Ask the front office to make the change."
+            )
+
+
+def memberships(user):
+    if not user.is_authenticated:
+        return StaffMembership.objects.none()
+    return StaffMembership.objects.filter(user=user)
+
+
+def schools_for(user):
+    """Every school the user works at, through a school role or a district admin role."""
+    mine = memberships(user)
+    return School.objects.filter(
+        Q(id__in=mine.exclude(school=None).values("school"))
+        | Q(district__in=mine.filter(role=Role.DISTRICT_ADMIN).values("district"))
+    ).select_related("district")
+
+
+def districts_administered(user):
+    return District.objects.filter(
+        id__in=memberships(user).filter(role=Role.DISTRICT_ADMIN).values("district")
+    )
+
+
+def school_access(user, school_id) -> SchoolAccess:
+    school = schools_for(user).filter(pk=school_id).first()
+    if school is None:
+        raise Http404("No such school.")
+    roles, homerooms, whole_school = set(), set(), False
+    for m in memberships(user).filter(
+        Q(school=school) | Q(role=Role.DISTRICT_ADMIN, district=school.district_id)
+    ).prefetch_related("homerooms"):
+        roles.add(m.role)
+        if m.role == Role.TEACHER:
+            homerooms.update(h.id for h in m.homerooms.all() if h.school_id == school.id)
+        else:
+            whole_school = True
+    return SchoolAccess(school, roles, None if whole_school else sorted(homerooms))
+
+
+def district_admin_or_404(user, district_id) -> District:
+    district = districts_administered(user).filter(pk=district_id).first()
+    if district is None:
+        raise Http404("No such district.")
+    return district

@@ -1,0 +1,62 @@
+"""`lastbell serve`: the whole app on one machine — web, live updates and the task worker."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import uvicorn
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from lastbell.schools.models import School
+
+
+class Command(BaseCommand):
+    help = "Migrate, load the demo district into an empty database, and serve everything."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--no-worker", action="store_true",
+                            help="Do not start the task worker (run it as its own process).")
+        parser.add_argument("--no-demo", action="store_true",
+                            help="Do not load the demo district into an empty database.")
+
+    def handle(self, *args, host, port, no_worker, no_demo, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        signins = []
+        if not no_demo and not School.objects.exists():
+            from lastbell.demo.generator import load_demo
+
+            self.stdout.write("Loading the demo district (about 1,500 students)…")
+            signins = load_demo()
+        worker = None
+        if not no_worker:
+            worker = subprocess.Popen(  # noqa: S603 — our own CLI, fixed arguments
+                [sys.executable, "-m", "lastbell.cli", "db_worker", "--no-startup-delay",
+                 "-v", "0"],
+            )  # fmt: skip
+        url = f"http://{host if host not in ('0.0.0.0', '::') else 'localhost'}:{port}/"  # noqa: S104
+        self.stdout.write(self.style.SUCCESS(f"\nLast Bell is running at {url}"))
+        if signins:
+            self.stdout.write("\nDemo sign-ins:")
+            for role, email, password in signins:
+                self.stdout.write(f"  {role:<32} {email:<40} {password}")
+        else:
+            from lastbell.demo.generator import demo_signins
+
+            rows = demo_signins()
+            if rows:
+                self.stdout.write("\nDemo sign-ins:")
+                for role, email, password in rows:
+                    self.stdout.write(f"  {role:<32} {email:<40} {password}")
+        self.stdout.write("\nPress Ctrl+C to stop.\n")
+        try:
+            uvicorn.run("lastbell.asgi:application", host=host, port=port, lifespan="off",
+                        log_level="warning")
+        finally:
+            if worker is not None:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(timeout=10)

@@ -1,0 +1,341 @@
+"""The staff tabs of a school: dashboard, roster, students, a student's plan, CSV export."""
+
+import csv
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods, require_POST
+
+from lastbell.accounts.access import SchoolAccess, school_access
+from lastbell.attendance.models import Absence
+from lastbell.plans import services
+from lastbell.plans.board import EXPORT_HEADER, day_board
+from lastbell.plans.forms import BoardFilterForm, ChangeForm, DefaultStartForm, PlanForm
+from lastbell.plans.models import LongTermDefault, PlanChange
+from lastbell.schools.models import WEEKDAY_NAMES
+
+STUDENTS_PER_PAGE = 50
+
+
+class SchoolPage:
+    """The school, the chosen date and the user's access, for every tab."""
+
+    def __init__(self, request, school_id):
+        self.request = request
+        self.access: SchoolAccess = school_access(request.user, school_id)
+        self.school = self.access.school
+        self.today = self.school.today()
+        raw = request.GET.get("date", "")
+        self.date = self.today
+        if raw:
+            try:
+                self.date = dt.date.fromisoformat(raw)
+            except ValueError:
+                messages.error(request, f"“{raw}” is not a date; showing today instead.")
+
+    def board(self):
+        return day_board(self.school, self.date, homeroom_ids=self.access.homeroom_ids)
+
+    def context(self, tab, **extra):
+        date = self.date
+        return {
+            "school": self.school,
+            "access": self.access,
+            "tab": tab,
+            "date": date,
+            "today": self.today,
+            "is_today": date == self.today,
+            "when": "past" if date < self.today else ("today" if date == self.today else "future"),
+            "prev_date": date - dt.timedelta(days=1),
+            "next_date": date + dt.timedelta(days=1),
+            **extra,
+        }
+
+    def tracker_off(self):
+        return render(
+            self.request, "plans/tracker_off.html", self.context("dashboard"), status=200
+        )
+
+
+def _date_query(date, today) -> str:
+    return "" if date == today else "?" + urlencode({"date": date.isoformat()})
+
+
+@login_required
+def dashboard(request, school_id):
+    page = SchoolPage(request, school_id)
+    if not page.school.tracker_enabled:
+        return page.tracker_off()
+    board = page.board()
+    by_type = board.by_type()
+    top = max((count for _, _, count in by_type), default=0) or 1
+    chart = [
+        {"type": kind, "label": label, "count": count, "width": round(100 * count / top, 1)}
+        for kind, label, count in by_type
+    ]
+    missing = [row for row in board.rows if row.missing] if board.is_school_day else []
+    return render(
+        request, "plans/dashboard.html",
+        page.context("dashboard", board=board, chart=chart, missing=missing[:12],
+                     more_missing=max(0, len(missing) - 12)),
+    )  # fmt: skip
+
+
+@login_required
+def roster(request, school_id):
+    page = SchoolPage(request, school_id)
+    if not page.school.tracker_enabled:
+        return page.tracker_off()
+    board = page.board()
+    return render(request, "plans/roster.html", page.context("roster", board=board,
+                                                               groups=board.groups()))
+
+
+@login_required
+def students(request, school_id):
+    page = SchoolPage(request, school_id)
+    if not page.school.tracker_enabled:
+        return page.tracker_off()
+    board = page.board()
+    grades = sorted({r.grade for r in board.rows}, key=lambda g: (not g.isdigit(), g.zfill(3)))
+    homerooms = sorted({(r.homeroom_id, r.homeroom) for r in board.rows if r.homeroom_id},
+                       key=lambda h: h[1])
+    form = BoardFilterForm(request.GET, grades=grades, homerooms=homerooms)
+    rows = form.apply(board.rows)
+    paginator = Paginator(rows, STUDENTS_PER_PAGE)
+    page_obj = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = page.context(
+        "students", board=board, form=form, page_obj=page_obj, matched=len(rows),
+        query=query.urlencode(),
+    )  # fmt: skip
+    template = "plans/students.html#results" if request.htmx else "plans/students.html"
+    return render(request, template, context)
+
+
+def _student_or_404(page: SchoolPage, student_id):
+    students = page.school.students.all()
+    if page.access.homeroom_ids is not None:
+        students = students.filter(homeroom_id__in=page.access.homeroom_ids)
+    return get_object_or_404(students.select_related("homeroom"), pk=student_id)
+
+
+def _student_url(page, student, date=None):
+    url = reverse("plans:student", args=[page.school.id, student.id])
+    return url + _date_query(date or page.date, page.today)
+
+
+@login_required
+def student(request, school_id, student_id):
+    page = SchoolPage(request, school_id)
+    if not page.school.tracker_enabled:
+        return page.tracker_off()
+    pupil = _student_or_404(page, student_id)
+    # The coming school days, each from the day board (the only place plans resolve).
+    upcoming = []
+    day = page.date
+    for _ in range(21):
+        board = day_board(page.school, day, student_ids=[pupil.id])
+        if board.is_school_day and board.rows:
+            upcoming.append((day, board.rows[0]))
+        if len(upcoming) == 10:
+            break
+        day += dt.timedelta(days=1)
+    today_board = day_board(page.school, page.date, student_ids=[pupil.id])
+    row = today_board.rows[0] if today_board.rows else None
+    defaults = (
+        LongTermDefault.objects.filter(student=pupil, cancelled_at__isnull=True)
+        .select_related("set_by")
+        .prefetch_related("days__bus_route", "days__pickup_guardian")[:5]
+    )
+    changes = (
+        PlanChange.objects.filter(student=pupil, cancelled_at__isnull=True,
+                                  ends_on__gte=page.today - dt.timedelta(days=30))
+        .select_related("bus_route", "pickup_guardian", "set_by")
+        .order_by("starts_on", "id")
+    )  # fmt: skip
+    absences = Absence.objects.filter(student=pupil, date__gte=page.today - dt.timedelta(days=60))
+    enrollments = pupil.enrollments.select_related("program").exclude(ends_on__lt=page.today)
+    return render(
+        request, "plans/student.html",
+        page.context("students", student=pupil, row=row, board=today_board, upcoming=upcoming,
+                     defaults=defaults, changes=changes, absences=absences[:10],
+                     enrollments=enrollments, guardians=pupil.guardians.all(),
+                     weekday_names=WEEKDAY_NAMES),
+    )  # fmt: skip
+
+
+def _plan_forms(request, page, pupil, current=None):
+    """The default editor: one plan for every school day, or one per weekday."""
+    data = request.POST if request.method == "POST" else None
+    initial_start = {"starts_on": page.today, "pattern": "same"}
+    start = DefaultStartForm(data, initial=initial_start)
+    every = PlanForm(data, prefix="all", school=page.school, student=pupil,
+                     initial=_initial_plan(current, 0))
+    by_day = [
+        (day, WEEKDAY_NAMES[day],
+         PlanForm(data, prefix=f"d{day}", school=page.school, student=pupil, optional=True,
+                  initial=_initial_plan(current, day)))
+        for day in range(5)
+    ]  # fmt: skip
+    if current is not None and len({_plan_key(d) for d in current.days.all()}) > 1:
+        start.initial["pattern"] = "by_day"
+    return start, every, by_day
+
+
+def _plan_key(day):
+    return (day.plan_type, day.bus_route_id, day.pickup_guardian_id, day.pickup_name,
+            day.dismiss_at, day.note)
+
+
+def _initial_plan(current, weekday):
+    if current is None:
+        return {}
+    for day in current.days.all():
+        if day.weekday == weekday:
+            return {"plan_type": day.plan_type, "bus_route": day.bus_route_id,
+                    "pickup_guardian": day.pickup_guardian_id, "pickup_name": day.pickup_name,
+                    "dismiss_at": day.dismiss_at, "note": day.note}
+    return {}
+
+
+def _apply_errors(exc: ValidationError, form):
+    for field, messages_ in exc.message_dict.items():
+        for message in messages_:
+            form.add_error(field if field in form.fields else None, message)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def default_edit(request, school_id, student_id):
+    page = SchoolPage(request, school_id)
+    page.access.require_edit()
+    pupil = _student_or_404(page, student_id)
+    current = (
+        LongTermDefault.objects.filter(student=pupil, cancelled_at__isnull=True)
+        .in_effect_on(page.today)
+        .prefetch_related("days")
+        .first()
+    )
+    start, every, by_day = _plan_forms(request, page, pupil, current)
+    if request.method == "POST" and start.is_valid():
+        pattern = start.cleaned_data["pattern"]
+        forms_ok = every.is_valid() if pattern == "same" else all(
+            f.is_valid() for _, _, f in by_day
+        )
+        if forms_ok:
+            if pattern == "same":
+                days = dict.fromkeys(range(5), every.spec())
+            else:
+                days = {d: f.spec() for d, _, f in by_day if f.spec() is not None}
+            try:
+                services.default_set(
+                    student=pupil, starts_on=start.cleaned_data["starts_on"], days=days,
+                    actor=request.user,
+                )  # fmt: skip
+            except ValidationError as exc:
+                _apply_errors(exc, start)
+            else:
+                messages.success(request, f"Saved the long-term default for {pupil.full_name}.")
+                return redirect(_student_url(page, pupil))
+    return render(
+        request, "plans/default_form.html",
+        page.context("students", student=pupil, start=start, every=every, by_day=by_day,
+                     current=current),
+        status=400 if request.method == "POST" else 200,
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def default_end(request, school_id, student_id):
+    page = SchoolPage(request, school_id)
+    page.access.require_edit()
+    pupil = _student_or_404(page, student_id)
+    yesterday = page.today - dt.timedelta(days=1)
+    if services.default_end(student=pupil, last_day=yesterday, actor=request.user):
+        messages.success(request, f"{pupil.full_name} has no long-term default from today.")
+    else:
+        messages.info(request, f"{pupil.full_name} had no long-term default to end.")
+    return redirect(_student_url(page, pupil))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def change_new(request, school_id, student_id):
+    page = SchoolPage(request, school_id)
+    page.access.require_edit()
+    pupil = _student_or_404(page, student_id)
+    initial = {"starts_on": max(page.date, page.today)}
+    form = ChangeForm(request.POST or None, school=page.school, student=pupil, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            change = services.change_create(
+                student=pupil, starts_on=form.cleaned_data["starts_on"],
+                ends_on=form.cleaned_data["ends_on"], weekday_mask=form.weekday_mask(),
+                plan=form.spec(), actor=request.user,
+            )  # fmt: skip
+        except ValidationError as exc:
+            _apply_errors(exc, form)
+        else:
+            messages.success(request, f"Added a change for {pupil.full_name}: "
+                                      f"{change.span_label}.")
+            return redirect(_student_url(page, pupil))
+    return render(
+        request, "plans/change_form.html", page.context("students", student=pupil, form=form),
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def change_cancel(request, school_id, student_id, change_id):
+    page = SchoolPage(request, school_id)
+    page.access.require_edit()
+    pupil = _student_or_404(page, student_id)
+    change = get_object_or_404(PlanChange, pk=change_id, student=pupil)
+    try:
+        services.change_cancel(change=change, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Removed the change for {change.span_label}.")
+    return redirect(_student_url(page, pupil))
+
+
+def _safe_cell(value: str) -> str:
+    """Spreadsheets run a cell that starts like a formula; a leading quote keeps it text."""
+    value = str(value)
+    if value and value[0] in "=+-@\t\r|%":
+        return "'" + value
+    return value
+
+
+@login_required
+def export(request, school_id):
+    page = SchoolPage(request, school_id)
+    if not page.school.tracker_enabled:
+        return page.tracker_off()
+    board = page.board()
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"{page.school.name} plans {page.date.isoformat()}.csv".replace('"', "")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")  # so Excel reads UTF-8 names correctly
+    writer = csv.writer(response)
+    writer.writerow(["Date", *EXPORT_HEADER])
+    day = page.date.isoformat()
+    if not board.is_school_day:
+        writer.writerow([day, board.no_school_reason])
+        return response
+    tz = page.school.tz
+    for row in board.rows:
+        writer.writerow([day, *(_safe_cell(v) for v in row.export_values(tz))])
+    return response
