@@ -70,3 +70,60 @@ def on_school_day(time_machine):
     """Freeze the clock at 9 am Pacific on a school-year Wednesday."""
     time_machine.move_to(dt.datetime(2026, 11, 18, 17, 0, tzinfo=dt.UTC), tick=False)
     return SCHOOL_DAY
+
+
+# --- CI strictness -------------------------------------------------------------------------
+# Tests that need a service are marked; they are deselected where the service is not
+# configured, and with LASTBELL_STRICT=1 (set by .ci/run) any skip fails the run, and so does
+# a run in which the marked tests for a configured service did not run.
+
+SERVICE_MARKERS = {"postgres": "DATABASE_URL", "redis": "REDIS_URL"}
+
+
+def _configured(marker: str) -> bool:
+    import os
+
+    from django.conf import settings
+
+    if marker == "postgres":
+        return "postgresql" in settings.DATABASES["default"]["ENGINE"]
+    return bool(os.environ.get(SERVICE_MARKERS[marker]))
+
+
+def pytest_collection_modifyitems(config, items):
+    keep, drop = [], []
+    for item in items:
+        needs = [m for m in SERVICE_MARKERS if item.get_closest_marker(m)]
+        (drop if any(not _configured(m) for m in needs) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+_ran: dict[str, int] = {"browser": 0, "postgres": 0, "redis": 0}
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(f"{report.nodeid}: {report.longrepr[-1] if report.longrepr else ''}")
+    elif report.when == "call" and report.passed:
+        for marker in _ran:
+            if marker in report.keywords:
+                _ran[marker] += 1
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import os
+
+    if os.environ.get("LASTBELL_STRICT") != "1" or session.config.option.collectonly:
+        return
+    problems = [f"skipped in CI: {s}" for s in _skipped]
+    required = ["browser"] + [m for m in SERVICE_MARKERS if _configured(m)]
+    problems += [f"no {m} test ran" for m in required if _ran[m] == 0]
+    if problems:
+        print("\n\nLASTBELL_STRICT: " + "\n  ".join(["the run is incomplete:", *problems]))
+        session.exitstatus = 1
+    else:
+        ran = ", ".join(f"{m}: {_ran[m]}" for m in required)
+        print(f"\n\nLASTBELL_STRICT: every required kind of test ran ({ran}).")

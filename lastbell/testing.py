@@ -8,7 +8,7 @@ from lastbell.people.models import Guardian, GuardianLink, Student
 from lastbell.schools.models import BusRoute, District, Homeroom, School, SchoolTerm
 
 _seq = itertools.count(1)
-PASSWORD = "correct horse battery staple"
+PASSWORD = "correct horse battery staple"  # noqa: S105 — test accounts only
 THREE_PM = dt.time(15, 0)
 
 

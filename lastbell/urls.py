@@ -18,6 +18,7 @@ accounts = (
 schools = (
     [
         path("", school_views.home, name="home"),
+        path("schools/", school_views.pick, name="pick"),
         path("district/<int:district_id>/", school_views.district, name="district"),
         path("district/<int:district_id>/schools/<int:school_id>/tracker/",
              school_views.tracker_toggle, name="tracker"),

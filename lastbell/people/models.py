@@ -83,3 +83,6 @@ class GuardianLink(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["guardian", "student"], name="guardian_link_unique"),
         ]
+
+    def __str__(self):
+        return f"{self.guardian} → {self.student}"

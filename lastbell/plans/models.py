@@ -177,6 +177,9 @@ class DefaultDay(PlanFields):
         ]
         indexes = [models.Index(fields=["weekday", "default"])]
 
+    def __str__(self):
+        return f"{self.get_plan_type_display()} on weekday {self.weekday}"
+
 
 class PlanChange(Provenance, PlanFields):
     """A one-time or short-term change: one date, a range, or some weekdays within a range."""
@@ -275,6 +278,9 @@ class Enrollment(Provenance):
                 name="enrollment_dates_order",
             ),
         ]
+
+    def __str__(self):
+        return f"{self.student} in {self.program}"
 
     @property
     def days_label(self):

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from lastbell.accounts.access import SchoolAccess, school_access
+from lastbell.accounts.access import SchoolAccess, school_access, schools_for
 from lastbell.attendance.models import Absence
 from lastbell.plans import services
 from lastbell.plans.board import EXPORT_HEADER, day_board
@@ -53,6 +53,7 @@ class SchoolPage:
             "today": self.today,
             "is_today": date == self.today,
             "when": "past" if date < self.today else ("today" if date == self.today else "future"),
+            "several_schools": schools_for(self.request.user)[:2].count() > 1,
             "prev_date": date - dt.timedelta(days=1),
             "next_date": date + dt.timedelta(days=1),
             **extra,

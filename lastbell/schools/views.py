@@ -28,6 +28,14 @@ def home(request):
 
 
 @login_required
+def pick(request):
+    schools = list(schools_for(request.user).order_by("district__name", "name"))
+    if not schools:
+        raise PermissionDenied("This account has no staff access to any school.")
+    return render(request, "schools/pick.html", {"schools": schools})
+
+
+@login_required
 def district(request, district_id):
     district = district_admin_or_404(request.user, district_id)
     rows = []

@@ -205,10 +205,11 @@ def students(draw, program_count: int) -> StudentSpec:
 
 @st.composite
 def scenarios(draw) -> Scenario:
-    date = draw(st.one_of(st.sampled_from(TERM_WEEKDAYS), st.dates(EARLIEST, LATEST)))
-    calendar_kind = draw(st.sampled_from([None, None, None, *CalendarDay.Kind.values]))
+    # Mostly school days, where the layers matter; sometimes any date around the term's start.
+    date = draw(st.one_of(*[st.sampled_from(TERM_WEEKDAYS)] * 3, st.dates(EARLIEST, LATEST)))
+    calendar_kind = draw(st.sampled_from([*[None] * 6, *CalendarDay.Kind.values]))
     program_specs = draw(st.lists(programs, min_size=1, max_size=2))
-    pupils = draw(st.lists(students(len(program_specs)), min_size=1, max_size=5))
+    pupils = draw(st.lists(students(len(program_specs)), min_size=2, max_size=5))
     # Changes are entered in a random order that need not follow the order of their ids.
     all_changes = [change for pupil in pupils for change in pupil.changes]
     for rank, change in enumerate(draw(st.permutations(all_changes))):

@@ -1,0 +1,873 @@
+"""A realistic demo district, made in seconds with bulk inserts.
+
+`load_demo()` fills an empty database with a district of three schools (an elementary, a K-8
+and a middle school) and returns the demo sign-ins. `build_school()` and `build_district()` make
+the same mix at any size, for the benchmarks.
+
+Everything is drawn from `random.Random(seed)` and anchored on the first school day on or after
+`today` (the "board day"): the same seed and date give the same district. The seeded history is
+written directly with `bulk_create`, without audit events; every default, change and enrollment
+still records its source and who set it, as DESIGN.md §2 requires.
+"""
+
+import datetime as dt
+import random
+import unicodedata
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from lastbell.accounts.models import Role, StaffMembership, User
+from lastbell.attendance.models import Absence
+from lastbell.demo.names import (
+    EARLY_NOTES,
+    EXCUSED_REASONS,
+    FRIEND_NOTES,
+    NICKNAMES,
+    OTHER_NOTES,
+    POOLS,
+    RELATIVES,
+    ROUTE_NAMES,
+    SCHOOL_PLACES,
+    UNEXCUSED_REASONS,
+)
+from lastbell.people.models import Guardian, GuardianLink, Student
+from lastbell.plans import weekdays
+from lastbell.plans.models import (
+    DefaultDay,
+    Enrollment,
+    LongTermDefault,
+    PlanChange,
+    PlanType,
+    Program,
+    Source,
+)
+from lastbell.plans.services import PlanSpec
+from lastbell.schools.models import (
+    BusRoute,
+    CalendarDay,
+    District,
+    Homeroom,
+    School,
+    SchoolCalendar,
+    SchoolTerm,
+)
+
+DEMO_PASSWORD = "lastbell-demo"  # noqa: S105 — printed on purpose: every demo account uses it
+DISTRICT_NAME = "Cedar Valley Unified School District"
+DISTRICT_SLUG = "cedarvalley"
+TIMEZONE = "America/Los_Angeles"
+BUS_FEED = "Bus feed (demo)"
+ATTENDANCE_FEED = "SIS attendance feed (demo)"
+ROLLOVER = "Carried over from last school year (demo)"
+
+SignIn = tuple[str, str, str]
+MON, TUE, WED, THU, FRI = range(5)
+SCHOOL_WEEK = (MON, TUE, WED, THU, FRI)
+
+
+def _t(hour: int, minute: int = 0) -> dt.time:
+    return dt.time(hour, minute)
+
+
+# ---------------------------------------------------------------------------------------------
+# School profiles: what an elementary, a K-8 and a middle school look like.
+
+
+@dataclass(frozen=True)
+class ProgramSpec:
+    name: str
+    kind: str
+    days: tuple[int, ...]
+    end: dt.time
+    places: int  # capacity per 500 students
+    fill: float  # share of the places taken
+    season: str = "year"  # "year", "fall" or "spring"
+    location: str = ""
+    # The day sets students choose from; empty means every day the program meets.
+    choices: tuple[tuple[int, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class Profile:
+    kind: str
+    suffix: str
+    code: str
+    grades: tuple[str, ...]
+    dismissal: tuple[dt.time, ...]  # Monday to Friday
+    parent_access: bool
+    parent_editing: bool
+    cutoff: dt.time
+    homeroom_size: int
+    size: float  # share of `students_per_school` in load_demo
+    mix: tuple[tuple[str, int], ...]  # standing plan types and their weights
+    programs: tuple[ProgramSpec, ...]
+
+
+CARE_CHOICES = (SCHOOL_WEEK,) * 6 + ((TUE, THU), (MON, WED, FRI), (MON, TUE, WED, THU))
+
+PROFILES: dict[str, Profile] = {
+    "elementary": Profile(
+        kind="elementary", suffix="Elementary", code="E",
+        grades=("K", "1", "2", "3", "4", "5"),
+        # A shorter Wednesday: teachers meet after a 1:30 pm dismissal.
+        dismissal=(_t(15), _t(15), _t(13, 30), _t(15), _t(15)),
+        parent_access=True, parent_editing=True, cutoff=_t(12), homeroom_size=24, size=0.9,
+        mix=(("bus", 36), ("pickup", 38), ("walk", 16), ("bike", 3), ("other", 4)),
+        programs=(
+            ProgramSpec("After-School Care", "care", SCHOOL_WEEK, _t(18), 75, 0.9,
+                        location="Multipurpose room", choices=CARE_CHOICES),
+            ProgramSpec("Art Studio", "club", (WED,), _t(15), 24, 0.9, "fall", "Room 12"),
+            ProgramSpec("Chess Club", "club", (FRI,), _t(16, 15), 20, 0.8, "year", "Library"),
+            ProgramSpec("Junior Soccer", "sports", (TUE, THU), _t(16, 30), 30, 0.85, "fall",
+                        "Lower field"),
+            ProgramSpec("Reading Buddies", "tutoring", (MON, WED), _t(16), 20, 0.7, "spring",
+                        "Library"),
+        ),
+    ),  # fmt: skip
+    "k8": Profile(
+        kind="k8", suffix="K-8 Academy", code="K8",
+        grades=("K", "1", "2", "3", "4", "5", "6", "7", "8"),
+        dismissal=(_t(15, 10),) * 5,
+        parent_access=True, parent_editing=False, cutoff=_t(13), homeroom_size=26, size=1.2,
+        mix=(("bus", 40), ("pickup", 30), ("walk", 18), ("bike", 6), ("other", 3)),
+        programs=(
+            ProgramSpec("Extended Day", "care", SCHOOL_WEEK, _t(18), 60, 0.9,
+                        location="Cafeteria", choices=CARE_CHOICES),
+            ProgramSpec("Robotics", "club", (TUE, THU), _t(17), 24, 0.9, "year", "STEM lab"),
+            ProgramSpec("Homework Help", "tutoring", (MON, TUE, WED, THU), _t(16, 30), 30, 0.7,
+                        "year", "Library",
+                        choices=((MON, TUE, WED, THU), (MON, WED), (TUE, THU))),
+            ProgramSpec("Folklórico Dance", "club", (WED,), _t(16, 30), 24, 0.8, "year", "Gym"),
+            ProgramSpec("Basketball", "sports", (MON, WED, FRI), _t(17), 24, 0.9, "spring",
+                        "Gym"),
+        ),
+    ),  # fmt: skip
+    "middle": Profile(
+        kind="middle", suffix="Middle School", code="MS", grades=("6", "7", "8"),
+        dismissal=(_t(15, 25),) * 5,
+        parent_access=False, parent_editing=False, cutoff=_t(13), homeroom_size=30, size=0.9,
+        mix=(("bus", 46), ("pickup", 14), ("walk", 26), ("bike", 10), ("other", 4)),
+        programs=(
+            ProgramSpec("After-School Program", "care", SCHOOL_WEEK, _t(18), 50, 0.85,
+                        location="Room 40", choices=CARE_CHOICES),
+            ProgramSpec("Cross Country", "sports", (MON, WED, FRI), _t(16, 45), 35, 0.85,
+                        "fall", "Track"),
+            ProgramSpec("Drama Club", "club", (TUE, THU), _t(17), 30, 0.8, "year", "Theater"),
+            ProgramSpec("Math Lab", "tutoring", (MON, TUE, WED, THU), _t(16, 15), 30, 0.7,
+                        "year", "Room 22", choices=((MON, TUE, WED, THU), (MON, WED), (TUE, THU))),
+            ProgramSpec("Coding Club", "club", (FRI,), _t(16), 24, 0.9, "year", "Computer lab"),
+        ),
+    ),  # fmt: skip
+}
+KIND_CYCLE = ("elementary", "k8", "middle")
+
+
+# ---------------------------------------------------------------------------------------------
+# The school year and its calendar.
+
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
+    first = dt.date(year, month, 1)
+    return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def _last_weekday(year: int, month: int, weekday: int) -> dt.date:
+    last = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+    return last - dt.timedelta(days=(last.weekday() - weekday) % 7)
+
+
+def school_year(today: dt.date) -> tuple[str, dt.date, dt.date]:
+    """The school year around `today`: third Monday of August to the second Friday of June."""
+    year = today.year if today.month >= 7 else today.year - 1
+    if today > _nth_weekday(year + 1, 6, FRI, 2):
+        year += 1
+    name = f"{year}–{(year + 1) % 100:02d}"
+    return name, _nth_weekday(year, 8, MON, 3), _nth_weekday(year + 1, 6, FRI, 2)
+
+
+def calendar_days(starts_on: dt.date) -> dict[dt.date, tuple[str, dt.time | None, str]]:
+    """Holidays, breaks and early-release days of the school year that starts on `starts_on`."""
+    y = starts_on.year
+    holiday, closure, early = (
+        CalendarDay.Kind.HOLIDAY, CalendarDay.Kind.CLOSURE, CalendarDay.Kind.EARLY_RELEASE,
+    )  # fmt: skip
+    days: dict[dt.date, tuple[str, dt.time | None, str]] = {}
+
+    def add(date, kind, note, time=None):
+        if date.weekday() < 5:
+            days[date] = (kind, time, note)
+
+    def span(first, last, kind, note):
+        for n in range((last - first).days + 1):
+            add(first + dt.timedelta(days=n), kind, note)
+
+    add(_nth_weekday(y, 9, MON, 1), holiday, "Labor Day")
+    conferences = _nth_weekday(y, 10, MON, 2)
+    span(conferences, conferences + dt.timedelta(days=4), early, "Parent-teacher conferences")
+    for n in range(5):
+        days[conferences + dt.timedelta(days=n)] = (early, _t(12, 30), "Conferences week")
+    add(_nth_weekday(y, 10, FRI, 3), closure, "Staff development day — no students")
+    add(dt.date(y, 11, 11), holiday, "Veterans Day")
+    thanksgiving = _nth_weekday(y, 11, THU, 4)
+    add(thanksgiving - dt.timedelta(days=1), early, "Early release before Thanksgiving", _t(12))
+    add(thanksgiving, holiday, "Thanksgiving")
+    add(thanksgiving + dt.timedelta(days=1), holiday, "Thanksgiving break")
+    winter = _nth_weekday(y, 12, MON, 3)
+    add(winter - dt.timedelta(days=3), early, "Early release — last day before winter break",
+        _t(12, 15))  # fmt: skip
+    span(winter, winter + dt.timedelta(days=11), holiday, "Winter break")
+    add(_nth_weekday(y + 1, 1, MON, 3), holiday, "Martin Luther King Jr. Day")
+    add(_nth_weekday(y + 1, 2, MON, 3), holiday, "Presidents' Day")
+    spring = _nth_weekday(y + 1, 4, MON, 1)
+    span(spring, spring + dt.timedelta(days=4), holiday, "Spring break")
+    add(_last_weekday(y + 1, 5, MON), holiday, "Memorial Day")
+    return days
+
+
+def _district_today() -> dt.date:
+    return timezone.now().astimezone(zoneinfo.ZoneInfo(TIMEZONE)).date()
+
+
+def _ascii(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if c.isascii() and c.isalnum()).lower()
+
+
+# ---------------------------------------------------------------------------------------------
+# One school.
+
+
+@dataclass(eq=False)
+class _Family:
+    pool: str
+    last_name: str
+    language: str
+    kind: str  # the family's usual way home
+    relative: str  # "Grandma Rosa", who picks up now and then
+    guardians: list[Guardian] = field(default_factory=list)
+    kids: list["_Kid"] = field(default_factory=list)
+    account: User | None = None
+    route: BusRoute | None = None
+
+
+@dataclass(eq=False)
+class _Kid:
+    student: Student
+    family: _Family
+    # planned, missing (no plan today), withdrawn, or future (enrolls after the board day)
+    status: str = "planned"
+    programs: int = 0  # weekday mask already taken by a program
+
+
+class _SchoolBuilder:
+    def __init__(self, district, *, number, profile, students, today, seed, password, name=None):
+        self.rng = random.Random(seed)
+        self.district = district
+        self.number = number
+        self.profile = profile
+        self.n_students = students
+        self.today = today
+        self.password = password
+        self.domain = f"{district.slug}.example.org"
+        place = SCHOOL_PLACES[(number - 1) % len(SCHOOL_PLACES)]
+        lap = (number - 1) // len(SCHOOL_PLACES)
+        self.name = name or f"{place} {profile.suffix}" + (f" {lap + 1}" if lap else "")
+        self.code = "".join(w[0] for w in place.split()) + profile.code + (str(lap + 1) * bool(lap))
+        self.sign_ins: list[SignIn] = []
+        self.families: list[_Family] = []
+        self.kids: list[_Kid] = []
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _between(self, first: dt.date, last: dt.date) -> dt.date:
+        if last <= first:
+            return first
+        return first + dt.timedelta(days=self.rng.randint(0, (last - first).days))
+
+    def _person_name(self, pool: str | None = None) -> tuple[str, str]:
+        names = POOLS[pool or self._pool()]
+        return self.rng.choice(names.first), self.rng.choice(names.last)
+
+    def _pool(self) -> str:
+        return self.rng.choices(list(POOLS), weights=[p.weight for p in POOLS.values()])[0]
+
+    def _user(self, local: str, first: str, last: str) -> User:
+        email = f"{local}@{self.domain}"
+        return User(email=email, username=email, first_name=first, last_name=last,
+                    password=self.password)  # fmt: skip
+
+    def _staff_said(self) -> dict:
+        return {"source": Source.STAFF, "set_by": self.rng.choice(self.office), "source_detail": ""}
+
+    def _said_by_person(self, kid: _Kid, guardian_share: float) -> dict:
+        """A guardian through the parent page where the school allows it, otherwise staff."""
+        account = kid.family.account
+        if account and self.profile.parent_editing and self.rng.random() < guardian_share:
+            return {"source": Source.GUARDIAN, "set_by": account, "source_detail": ""}
+        return self._staff_said()
+
+    # -- build -------------------------------------------------------------------------------
+
+    def build(self) -> tuple[School, list[SignIn]]:
+        self._school()
+        self._staff()
+        self._routes()
+        self._programs()
+        self._families()
+        self._defaults()
+        self._enrollments()
+        self._changes()
+        self._absences()
+        return self.school, self.sign_ins
+
+    def _school(self):
+        p = self.profile
+        dismissal = dict(zip(School.DISMISSAL_FIELDS, p.dismissal, strict=False))
+        self.school = School.objects.create(
+            district=self.district, name=self.name, code=self.code, timezone=TIMEZONE,
+            office_phone=f"(559) 555-01{self.number % 100:02d}", tracker_enabled=True,
+            parent_access=p.parent_access, parent_editing=p.parent_editing,
+            same_day_cutoff=p.cutoff, **dismissal,
+        )  # fmt: skip
+        name, self.term_start, self.term_end = school_year(self.today)
+        term = SchoolTerm.objects.create(
+            school=self.school, name=name, starts_on=self.term_start, ends_on=self.term_end
+        )
+        days = [
+            CalendarDay(school=self.school, date=date, kind=kind, dismissal_time=time, note=note)
+            for date, (kind, time, note) in sorted(calendar_days(self.term_start).items())
+            if self.term_start <= date <= self.term_end
+        ]
+        CalendarDay.objects.bulk_create(days)
+        self.calendar = SchoolCalendar([term], days)
+        # The board day: today if school meets, else the next school day.
+        day = max(self.today, self.term_start)
+        while not self.calendar.is_school_day(day) and day < self.term_end:
+            day += dt.timedelta(days=1)
+        self.day = day
+
+    def _staff(self):
+        p, rng = self.profile, self.rng
+        per_grade = self.n_students / len(p.grades)
+        rooms_per_grade = max(1, round(per_grade / p.homeroom_size))
+        homerooms, self.rooms = [], {}
+        for index, grade in enumerate(p.grades):
+            label = "Kindergarten" if grade == "K" else f"Grade {grade}"
+            base = 100 * (index + 1) if p.kind != "middle" else 100 * int(grade)
+            rooms = [
+                Homeroom(school=self.school, name=f"Room {base + n + 1} ({label})")
+                for n in range(rooms_per_grade)
+            ]
+            homerooms += rooms
+            self.rooms[grade] = rooms
+        Homeroom.objects.bulk_create(homerooms)
+
+        code, school = self.code.lower(), self.name
+        principal, office, curb = (self._person_name() for _ in range(3))
+        people = [
+            (self._user(f"principal.{code}", *principal), Role.SCHOOL_ADMIN, None),
+            (self._user(f"office.{code}", *office), Role.DISMISSAL_STAFF, None),
+            (self._user(f"curb.{code}", *curb), Role.DISMISSAL_STAFF, None),
+        ]
+        taken = set()
+        for n, room in enumerate(homerooms):
+            first, last = self._person_name()
+            local = f"teacher.{code}" if n == 0 else f"{_ascii(first)}.{_ascii(last)}.{code}"
+            while local in taken:
+                local += str(rng.randint(0, 9))
+            taken.add(local)
+            people.append((self._user(local, first, last), Role.TEACHER, room))
+        users = User.objects.bulk_create([user for user, _, _ in people])
+        memberships = StaffMembership.objects.bulk_create([
+            StaffMembership(user=user, district=self.district, school=self.school, role=role)
+            for user, role, _ in people
+        ])  # fmt: skip
+        StaffMembership.homerooms.through.objects.bulk_create([
+            StaffMembership.homerooms.through(staffmembership=m, homeroom=room)
+            for m, (_, _, room) in zip(memberships, people, strict=True)
+            if room is not None
+        ])  # fmt: skip
+        self.office = users[:3]
+        first_teacher = users[3]
+        self.sign_ins += [
+            (f"School admin — {school}", users[0].email, DEMO_PASSWORD),
+            (f"Dismissal staff — {school}", users[1].email, DEMO_PASSWORD),
+            (f"Teacher — {homerooms[0].name}, {school}", first_teacher.email, DEMO_PASSWORD),
+        ]
+
+    def _routes(self):
+        count = min(60, max(3, round(self.n_students / 75)))
+        start = 100 * (self.number - 1) + 1
+        numbers = sorted(self.rng.sample(range(start, start + max(30, count * 3)), count))
+        routes = [
+            BusRoute(
+                school=self.school, number=str(number),
+                name=ROUTE_NAMES[n % len(ROUTE_NAMES)]
+                + (f" {n // len(ROUTE_NAMES) + 1}" if n >= len(ROUTE_NAMES) else ""),
+            )  # fmt: skip
+            for n, number in enumerate(numbers)
+        ]
+        self.routes = BusRoute.objects.bulk_create(routes)
+
+    def _season(self, season: str) -> tuple[dt.date, dt.date]:
+        y = self.term_start.year
+        winter = _nth_weekday(y, 12, MON, 3)
+        if season == "fall":
+            return _nth_weekday(y, 9, MON, 2), winter - dt.timedelta(days=3)
+        if season == "spring":
+            return winter + dt.timedelta(days=14), self.term_end
+        return self.term_start, self.term_end
+
+    def _programs(self):
+        scale = self.n_students / 500
+        self.programs = []
+        for spec in self.profile.programs:
+            starts_on, ends_on = self._season(spec.season)
+            program = Program(
+                school=self.school, name=spec.name, kind=spec.kind,
+                weekdays=weekdays.mask_of(spec.days), starts_on=starts_on, ends_on=ends_on,
+                end_time=spec.end, capacity=max(8, round(spec.places * scale)),
+                location=spec.location,
+            )  # fmt: skip
+            self.programs.append((spec, program))
+        Program.objects.bulk_create([program for _, program in self.programs])
+
+    # -- families ------------------------------------------------------------------------------
+
+    def _new_family(self) -> _Family:
+        rng = self.rng
+        pool = self._pool()
+        names = POOLS[pool]
+        kind = rng.choices([k for k, _ in self.profile.mix], [w for _, w in self.profile.mix])[0]
+        relative = f"{rng.choice(RELATIVES)} {rng.choice(names.first)}"
+        language = "es" if rng.random() < names.spanish else "en"
+        return _Family(pool, rng.choice(names.last), language, kind, relative,
+                       route=rng.choice(self.routes))  # fmt: skip
+
+    def _families(self):
+        rng, p = self.rng, self.profile
+        guardians: list[Guardian] = []
+        links: list[tuple[Guardian, _Kid, str]] = []
+        students: list[Student] = []
+        seq = Guardian.objects.count()
+        remaining = self.n_students
+        counters: dict[str, int] = defaultdict(int)
+        while remaining > 0:
+            family = self._new_family()
+            size = min(rng.choices((1, 2, 3, 4), weights=(60, 29, 9, 2))[0], remaining)
+            size = min(size, len(p.grades))
+            names = POOLS[family.pool]
+            # Guardians: most families have two, some a grandparent or other guardian.
+            count = 2 if rng.random() < 0.65 else 1
+            roles = (
+                rng.choice((("Mother", "Father"), ("Father", "Mother"), ("Parent", "Parent"),
+                            ("Mother", "Stepfather"), ("Mother", "Grandmother")))
+                if count == 2
+                else (rng.choice(("Mother", "Father", "Grandmother", "Legal guardian", "Aunt")),)
+            )  # fmt: skip
+            for n, relationship in enumerate(roles):
+                seq += 1
+                first = rng.choice(names.first)
+                last = family.last_name if n == 0 or rng.random() < 0.8 else rng.choice(names.last)
+                has_email = rng.random() < 0.9
+                email = (
+                    f"{_ascii(first)}.{_ascii(last)}{seq}@"
+                    f"{rng.choice(('example.com', 'example.net', 'example.org'))}"
+                )
+                guardian = Guardian(
+                    district=self.district, first_name=first, last_name=last,
+                    email=email if has_email else "",
+                    mobile=f"({rng.choice((209, 559, 661))}) 555-{rng.randint(100, 199):04d}"
+                    if rng.random() < 0.85 else "",
+                    language=family.language, source_id=f"C{self.number:02d}{seq:07d}",
+                )  # fmt: skip
+                guardian._relationship = relationship
+                family.guardians.append(guardian)
+                guardians.append(guardian)
+            for grade in rng.sample(p.grades, size):
+                counters[grade] += 1
+                rooms = self.rooms[grade]
+                first = rng.choice(names.first if rng.random() < 0.85 else POOLS["anglo"].first)
+                student = Student(
+                    school=self.school, sis_id=f"{self.number}{len(students) + 1:06d}",
+                    first_name=first, last_name=family.last_name,
+                    preferred_name=NICKNAMES.get(first, "") if rng.random() < 0.5 else "",
+                    grade=grade, homeroom=rooms[counters[grade] % len(rooms)],
+                    enrolled_on=self.term_start,
+                )  # fmt: skip
+                kid = _Kid(student, family)
+                self._enrollment_status(kid)
+                family.kids.append(kid)
+                self.kids.append(kid)
+                students.append(student)
+                for guardian in family.guardians:
+                    links.append((guardian, kid, guardian._relationship))
+            self.families.append(family)
+            remaining -= size
+
+        self._accounts()
+        Guardian.objects.bulk_create(guardians)
+        Student.objects.bulk_create(students)
+        GuardianLink.objects.bulk_create([
+            GuardianLink(guardian=g, student=kid.student, relationship=rel)
+            for g, kid, rel in links
+        ])  # fmt: skip
+
+    def _enrollment_status(self, kid: _Kid):
+        """Most students start with the year; some transfer in, leave, or are not here yet."""
+        rng, student = self.rng, kid.student
+        roll = rng.random()
+        yesterday = self.day - dt.timedelta(days=1)
+        room = self.day > self.term_start + dt.timedelta(days=20)
+        if roll < 0.01 and room:
+            kid.status = "withdrawn"
+            student.withdrawn_on = self._between(self.term_start + dt.timedelta(days=10), yesterday)
+        elif roll < 0.016:
+            kid.status = "future"
+            student.enrolled_on = self.day + dt.timedelta(days=rng.randint(2, 12))
+        elif roll < 0.056:
+            # No plan for the board day: a new arrival, an ended default, or never set.
+            kid.status = "missing"
+            if rng.random() < 0.4:
+                student.enrolled_on = max(self.term_start, self.day - dt.timedelta(days=5))
+        elif roll < 0.12 and room:
+            student.enrolled_on = self._between(self.term_start + dt.timedelta(days=1), yesterday)
+
+    def _accounts(self):
+        """Parent-page accounts for some families, where the school opened parent access."""
+        if not self.profile.parent_access:
+            return
+        rng = self.rng
+        families = [f for f in self.families if f.guardians[0].email and rng.random() < 0.3]
+        if not families:
+            return
+        # The printed guardian: a family with two children at the school, if there is one.
+        shown = max(families, key=lambda f: (min(len(f.kids), 2), -families.index(f)))
+        shown.guardians[0].email = f"parent.{self.code.lower()}@example.com"
+        emails = [f.guardians[0].email for f in families]
+        taken = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
+        users = []
+        for family in families:
+            guardian = family.guardians[0]
+            if guardian.email in taken:
+                continue
+            family.account = User(
+                email=guardian.email, username=guardian.email, first_name=guardian.first_name,
+                last_name=guardian.last_name, password=self.password,
+            )  # fmt: skip
+            users.append(family.account)
+        User.objects.bulk_create(users)
+        for family in families:
+            if family.account:
+                family.guardians[0].user = family.account
+        if shown.account:
+            children = " and ".join(kid.student.first_name for kid in shown.kids)
+            self.sign_ins.append(
+                (f"Guardian — parent of {children}, {self.name}", shown.account.email,
+                 DEMO_PASSWORD)
+            )  # fmt: skip
+
+    # -- long-term defaults ----------------------------------------------------------------
+
+    def _plan(self, kid: _Kid, kind: str) -> PlanSpec:
+        rng, family = self.rng, kid.family
+        if kind == PlanType.BUS:
+            return PlanSpec(PlanType.BUS, bus_route=family.route)
+        if kind == PlanType.PICKUP:
+            if rng.random() < 0.75:
+                return PlanSpec(PlanType.PICKUP, pickup_guardian=rng.choice(family.guardians))
+            return PlanSpec(PlanType.PICKUP, pickup_name=family.relative)
+        if kind == PlanType.WALK:
+            with_sibling = len(family.kids) > 1 and rng.random() < 0.3
+            return PlanSpec(PlanType.WALK, note="Walks with sibling" if with_sibling else "")
+        if kind == PlanType.BIKE:
+            return PlanSpec(PlanType.BIKE)
+        other = POOLS[self._pool()]
+        note = rng.choice(OTHER_NOTES).format(family=rng.choice(other.last))
+        return PlanSpec(PlanType.OTHER, note=note)
+
+    def _week(self, kid: _Kid) -> dict[int, PlanSpec]:
+        """The standing plan for Monday to Friday; about one in eight varies by weekday."""
+        rng, family = self.rng, kid.family
+        kind = family.kind if rng.random() < 0.85 else self._kind()
+        if rng.random() >= 0.12:
+            plan = self._plan(kid, kind)
+            return dict.fromkeys(SCHOOL_WEEK, plan)
+        relative = PlanSpec(PlanType.PICKUP, pickup_name=family.relative)
+        parent = self._plan(kid, PlanType.PICKUP)
+        pattern = rng.randrange(5)
+        if pattern == 0:  # "bus 12 Mon–Wed, grandma picks up Thu–Fri"
+            return self._split(self._plan(kid, PlanType.BUS), (MON, TUE, WED), relative)
+        if pattern == 1:
+            return self._split(self._plan(kid, PlanType.WALK), (MON, TUE, WED, THU), parent)
+        if pattern == 2 and len(family.guardians) == 2:  # shared custody
+            first, second = (PlanSpec(PlanType.PICKUP, pickup_guardian=g) for g in family.guardians)
+            return self._split(first, (MON, TUE, WED), second)
+        if pattern == 3:
+            return self._split(self._plan(kid, PlanType.BUS), (MON, WED, FRI), relative)
+        therapy = PlanSpec(PlanType.EARLY_DISMISSAL, dismiss_at=_t(13, 45),
+                           note="Weekly therapy appointment")  # fmt: skip
+        return self._split(parent, (MON, TUE, WED, THU), therapy)
+
+    def _kind(self) -> str:
+        mix = self.profile.mix
+        return self.rng.choices([k for k, _ in mix], [w for _, w in mix])[0]
+
+    @staticmethod
+    def _split(plan: PlanSpec, on: tuple[int, ...], otherwise: PlanSpec) -> dict[int, PlanSpec]:
+        return {day: plan if day in on else otherwise for day in SCHOOL_WEEK}
+
+    def _who_set(self, kid: _Kid, week: dict[int, PlanSpec]) -> dict:
+        rng = self.rng
+        all_bus = all(plan.plan_type == PlanType.BUS for plan in week.values())
+        if all_bus and rng.random() < 0.85:
+            return {"source": Source.IMPORT, "set_by": None, "source_detail": BUS_FEED}
+        if rng.random() < 0.06:
+            return {"source": Source.SYSTEM, "set_by": None, "source_detail": ROLLOVER}
+        return self._said_by_person(kid, guardian_share=0.6)
+
+    def _defaults(self):
+        rng = self.rng
+        versions: list[tuple[LongTermDefault, dict[int, PlanSpec]]] = []
+
+        def version(kid, week, starts_on, ends_on=None, **said):
+            default = LongTermDefault(student=kid.student, starts_on=starts_on, ends_on=ends_on,
+                                      **(said or self._who_set(kid, week)))  # fmt: skip
+            versions.append((default, week))
+
+        start, day = self.term_start, self.day
+        history_room = day > start + dt.timedelta(days=14)
+        for kid in self.kids:
+            if kid.status == "missing":
+                # An imported bus default that left the feed, ended before the board day.
+                if history_room and rng.random() < 0.35:
+                    ended = self._between(start + dt.timedelta(days=7), day - dt.timedelta(days=1))
+                    version(kid, dict.fromkeys(SCHOOL_WEEK, self._plan(kid, PlanType.BUS)),
+                            start, ended, source=Source.IMPORT, set_by=None,
+                            source_detail=BUS_FEED)  # fmt: skip
+                continue
+            week = self._week(kid)
+            if kid.status == "future":
+                version(kid, week, kid.student.enrolled_on, **self._said_by_person(kid, 0.7))
+                continue
+            begins = kid.student.enrolled_on
+            roll = rng.random()
+            if roll < 0.12 and history_room and begins < day - dt.timedelta(days=7):
+                # An earlier version ended when the family changed the standing plan.
+                switch = self._between(begins + dt.timedelta(days=7), day)
+                before = dict.fromkeys(SCHOOL_WEEK, self._plan(kid, self._kind()))
+                version(kid, before, begins, switch - dt.timedelta(days=1))
+                begins = switch
+            if roll > 0.98 and kid.status == "planned":
+                # A new version already entered, starting after the board day.
+                later = day + dt.timedelta(days=rng.randint(1, 14))
+                version(kid, week, begins, later - dt.timedelta(days=1))
+                version(kid, dict.fromkeys(SCHOOL_WEEK, self._plan(kid, self._kind())), later,
+                        **self._said_by_person(kid, 0.6))  # fmt: skip
+                continue
+            version(kid, week, begins)
+
+        LongTermDefault.objects.bulk_create([default for default, _ in versions])
+        DefaultDay.objects.bulk_create([
+            DefaultDay(default=default, weekday=weekday, **plan.fields())
+            for default, week in versions
+            for weekday, plan in week.items()
+        ])  # fmt: skip
+
+    # -- programs -----------------------------------------------------------------------------
+
+    def _enrollments(self):
+        rng = self.rng
+        planned = [kid for kid in self.kids if kid.status == "planned"]
+        enrollments = []
+        for spec, program in self.programs:
+            wanted = round(program.capacity * spec.fill)
+            choices = spec.choices or (spec.days,)
+            taken = 0
+            for kid in rng.sample(planned, len(planned)):
+                if taken >= wanted:
+                    break
+                mask = weekdays.mask_of(rng.choice(choices))
+                if mask & kid.programs:
+                    continue
+                starts_on, ends_on = program.starts_on, None
+                roll = rng.random()
+                if roll < 0.2:
+                    starts_on = self._between(program.starts_on, max(program.starts_on, self.day))
+                elif roll < 0.25:
+                    starts_on = self._between(self.day + dt.timedelta(days=1), program.ends_on)
+                elif roll < 0.3 and self.day > program.starts_on + dt.timedelta(days=14):
+                    ends_on = self._between(program.starts_on + dt.timedelta(days=7),
+                                            self.day - dt.timedelta(days=1))  # fmt: skip
+                else:
+                    kid.programs |= mask  # only enrollments in effect block other programs
+                if spec.kind == "care" and rng.random() < 0.2:
+                    said = {"source": Source.IMPORT, "set_by": None,
+                            "source_detail": "After-school care roster (demo)"}  # fmt: skip
+                else:
+                    said = self._said_by_person(kid, guardian_share=0.3)
+                enrollments.append(Enrollment(
+                    program=program, student=kid.student, weekdays=mask, starts_on=starts_on,
+                    ends_on=ends_on, **said,
+                ))  # fmt: skip
+                taken += 1
+        Enrollment.objects.bulk_create(enrollments)
+
+    # -- one-time and short-term changes -------------------------------------------------------
+
+    def _change_plan(self, kid: _Kid) -> PlanSpec:
+        rng, family = self.rng, kid.family
+        roll = rng.random()
+        if roll < 0.3:
+            return PlanSpec(PlanType.PICKUP, pickup_name=family.relative,
+                            note=rng.choice(("", "Mom working late", "Parents travelling")))
+        if roll < 0.5:
+            return PlanSpec(PlanType.PICKUP, pickup_guardian=rng.choice(family.guardians))
+        if roll < 0.65:
+            return PlanSpec(PlanType.BUS, bus_route=rng.choice(self.routes),
+                            note=rng.choice(FRIEND_NOTES))
+        if roll < 0.75:
+            return PlanSpec(PlanType.WALK, note="Walking to the library with a cousin")
+        if roll < 0.9:
+            at = rng.choice((_t(11, 30), _t(12, 15), _t(12, 45), _t(13), _t(13, 15)))
+            return PlanSpec(PlanType.EARLY_DISMISSAL, dismiss_at=at, note=rng.choice(EARLY_NOTES))
+        return PlanSpec(PlanType.OTHER, note="Soccer team carpool picks up at the gym")
+
+    def _changes(self):
+        rng, day = self.rng, self.day
+        start, end = self.term_start, self.term_end
+        changes: list[PlanChange] = []
+
+        def change(kid, first, last, mask=weekdays.ALL_DAYS, cancelled=False):
+            said = self._said_by_person(kid, guardian_share=0.5)
+            item = PlanChange(student=kid.student, starts_on=first, ends_on=last, weekdays=mask,
+                              **said, **self._change_plan(kid).fields())  # fmt: skip
+            if cancelled:
+                item.cancelled_at = timezone.now()
+                item.cancelled_by = rng.choice(self.office)
+            changes.append(item)
+
+        planned = [kid for kid in self.kids if kid.status == "planned"]
+        n = len(planned)
+        counts = [max(3, round(n * 0.03)), max(1, round(n * 0.01)), max(1, round(n * 0.008)),
+                  max(1, round(n * 0.008)), max(2, round(n * 0.004)), max(1, round(n * 0.003))]
+        picked = rng.sample(planned, min(n, sum(counts)))
+        groups, at = [], 0
+        for count in counts:
+            groups.append(picked[at : at + count])
+            at += count
+        today_single, today_range, weekly_today, weekly_other, overlap, cancelled = groups
+
+        for kid in today_single:  # one date: the board day
+            change(kid, day, day)
+        for kid in today_range:  # a few days around it
+            change(kid, max(start, day - dt.timedelta(days=rng.randint(0, 3))),
+                   day + dt.timedelta(days=rng.randint(0, 4)))  # fmt: skip
+        month_first = max(start, day.replace(day=1))
+        month_last = min(end, _last_weekday(day.year, day.month, day.weekday()))
+        for kid in weekly_today:  # "every Wednesday this month"
+            change(kid, month_first, max(day, month_last), weekdays.bit(day.weekday()))
+        other_day = FRI if day.weekday() != FRI else MON
+        first, last = max(start, day - dt.timedelta(days=14)), day + dt.timedelta(days=28)
+        for kid in weekly_other:  # "every Friday for six weeks"
+            change(kid, first, last, weekdays.bit(other_day))
+        for kid in overlap:  # two changes cover the day: the one entered last wins
+            change(kid, max(start, day - dt.timedelta(days=2)), day + dt.timedelta(days=2))
+            change(kid, day, day)
+        for kid in cancelled:  # entered, then taken back
+            change(kid, day, day, cancelled=True)
+
+        for kid in rng.sample(planned, round(n * 0.03)):  # coming up
+            first = day + dt.timedelta(days=rng.randint(1, 21))
+            if rng.random() < 0.25:
+                change(kid, first, first + dt.timedelta(days=27), weekdays.bit(first.weekday()))
+            else:
+                change(kid, first, first + dt.timedelta(days=rng.choice((0, 0, 0, 1, 4))))
+        if day > start + dt.timedelta(days=3):
+            for kid in rng.sample(planned, round(n * 0.04)):  # already passed
+                first = self._between(start, day - dt.timedelta(days=2))
+                last = min(day - dt.timedelta(days=1), first + dt.timedelta(days=rng.choice(
+                    (0, 0, 0, 2, 4))))  # fmt: skip
+                change(kid, first, last)
+        PlanChange.objects.bulk_create(changes)
+
+    # -- attendance -------------------------------------------------------------------------
+
+    def _absence(self, kid: _Kid, date: dt.date, *, early=False) -> Absence:
+        rng = self.rng
+        by_staff = rng.random() < 0.15
+        common = {
+            "student": kid.student, "date": date,
+            "source": Source.STAFF if by_staff else Source.IMPORT,
+            "source_detail": "" if by_staff else ATTENDANCE_FEED,
+            "recorded_by": rng.choice(self.office) if by_staff else None,
+            "external_id": f"ATT-{self.number}-{kid.student.sis_id}-{date:%Y%m%d}",
+        }  # fmt: skip
+        if early:
+            at = rng.choice((_t(10, 45), _t(11, 30), _t(12, 15), _t(13)))
+            return Absence(kind=Absence.Kind.EARLY_DEPARTURE, excused=True, departs_at=at,
+                           reason=rng.choice(EARLY_NOTES), **common)  # fmt: skip
+        excused = rng.random() < 0.6
+        reason = rng.choice(EXCUSED_REASONS if excused else UNEXCUSED_REASONS)
+        return Absence(excused=excused, reason=reason, **common)
+
+    def _absences(self):
+        rng, day = self.rng, self.day
+        planned = [kid for kid in self.kids if kid.status == "planned"]
+        n = len(planned)
+        absences = []
+        early = max(2, round(n * 0.005))
+        for index, kid in enumerate(rng.sample(planned, min(n, max(2, round(n * 0.045)) + early))):
+            absences.append(self._absence(kid, day, early=index < early))
+        # The two school weeks before: attendance history.
+        past, date = 0, day - dt.timedelta(days=1)
+        while past < 10 and date >= self.term_start:
+            if self.calendar.is_school_day(date):
+                present = [kid for kid in planned if kid.student.enrolled_on <= date]
+                for kid in rng.sample(present, round(len(present) * 0.03)):
+                    absences.append(self._absence(kid, date, early=rng.random() < 0.08))
+                past += 1
+            date -= dt.timedelta(days=1)
+        Absence.objects.bulk_create(absences)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public entry points.
+
+
+class DemoError(Exception):
+    pass
+
+
+def create_district(
+    *, name: str = DISTRICT_NAME, slug: str = DISTRICT_SLUG, seed: int = 2026
+) -> District:
+    """A district and its district admin (admin@<slug>.example.org, the demo password)."""
+    base, n = slug, 1
+    while District.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}{n}"
+    district = District.objects.create(name=name, slug=slug, timezone=TIMEZONE)
+    first, last = _SchoolBuilder.__new__(_SchoolBuilder)._person_name.__func__(
+        _Namer(random.Random(seed))
+    )
+    admin = User.objects.create_user(
+        f"admin@{slug}.example.org", DEMO_PASSWORD, first_name=first, last_name=last
+    )
+    StaffMembership.objects.create(user=admin, district=district, role=Role.DISTRICT_ADMIN)
+    return district
+
+
+class _Namer:
+    """Just enough of a builder to draw a name."""
+
+    def __init__(self, rng):
+        self.rng = rng
+
+    def _pool(self):
+        return _SchoolBuilder._pool(self)
