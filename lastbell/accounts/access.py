@@ -27,6 +27,18 @@ class SchoolAccess:
         return bool(self.roles & EDITOR_ROLES)
 
     @property
+    def can_administer(self) -> bool:
+        """School settings, calendar and bus routes: school admins and district admins."""
+        return bool(self.roles & {Role.DISTRICT_ADMIN, Role.SCHOOL_ADMIN})
+
+    def require_admin(self):
+        if not self.can_administer:
+            raise PermissionDenied(
+                "Only the school's administrators can change its settings. "
+                "Ask your principal or district office."
+            )
+
+    @property
     def is_district_admin(self) -> bool:
         return Role.DISTRICT_ADMIN in self.roles
 

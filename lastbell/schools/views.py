@@ -4,11 +4,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from lastbell.accounts.access import district_admin_or_404, districts_administered, schools_for
 from lastbell.plans.board import day_board
-from lastbell.schools.services import school_tracker_set
+from lastbell.schools import services
+from lastbell.schools.forms import BusRouteForm, CalendarDayForm, SchoolSettingsForm, TermForm
+from lastbell.schools.models import BusRoute, CalendarDay
 
 
 @login_required
@@ -57,7 +60,105 @@ def tracker_toggle(request, district_id, school_id):
     district = district_admin_or_404(request.user, district_id)
     school = get_object_or_404(district.schools, pk=school_id)
     enabled = request.POST.get("enabled") == "on"
-    school_tracker_set(school=school, enabled=enabled, actor=request.user)
+    services.school_tracker_set(school=school, enabled=enabled, actor=request.user)
     state = "on" if enabled else "off"
     messages.success(request, f"The dismissal tracker is {state} for {school.name}.")
     return redirect("schools:district", district.id)
+
+
+# --- Settings tab: school admins and district admins ---------------------------------------
+
+def _settings_page(request, school_id):
+    from lastbell.plans.views import SchoolPage
+
+    page = SchoolPage(request, school_id)
+    page.access.require_admin()
+    return page
+
+
+def _render_settings(request, page, status=200, **forms_):
+    school = page.school
+    context = page.context(
+        "settings",
+        settings_form=forms_.get("settings_form") or SchoolSettingsForm(instance=school),
+        day_form=forms_.get("day_form") or CalendarDayForm(school=school),
+        term_form=forms_.get("term_form") or TermForm(school=school),
+        route_form=forms_.get("route_form") or BusRouteForm(school=school),
+        terms=school.terms.all(),
+        calendar_days=school.calendar_days.filter(date__gte=page.today),
+        past_days=school.calendar_days.filter(date__lt=page.today).count(),
+        routes=school.bus_routes.all(),
+    )  # fmt: skip
+    return render(request, "schools/settings.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings(request, school_id):
+    page = _settings_page(request, school_id)
+    if request.method == "POST":
+        form = SchoolSettingsForm(request.POST, instance=page.school)
+        if form.is_valid():
+            services.school_settings_save(school=form.save(commit=False), actor=request.user)
+            messages.success(request, "Saved the school's settings.")
+            return redirect("schools:settings", page.school.id)
+        return _render_settings(request, page, 400, settings_form=form)
+    return _render_settings(request, page)
+
+
+@login_required
+@require_POST
+def calendar_day_add(request, school_id):
+    page = _settings_page(request, school_id)
+    form = CalendarDayForm(request.POST, school=page.school)
+    if form.is_valid():
+        day = services.calendar_day_save(day=form.save(commit=False), actor=request.user)
+        messages.success(request, f"{day.date:%A, %B %-d} is now: {day.get_kind_display()}.")
+        return redirect(reverse("schools:settings", args=[page.school.id]) + "#calendar")
+    return _render_settings(request, page, 400, day_form=form)
+
+
+@login_required
+@require_POST
+def calendar_day_delete(request, school_id, day_id):
+    page = _settings_page(request, school_id)
+    day = get_object_or_404(CalendarDay, pk=day_id, school=page.school)
+    services.calendar_day_delete(day=day, actor=request.user)
+    messages.success(request, f"Removed the calendar entry of {day.date:%B %-d}.")
+    return redirect(reverse("schools:settings", args=[page.school.id]) + "#calendar")
+
+
+@login_required
+@require_POST
+def term_add(request, school_id):
+    page = _settings_page(request, school_id)
+    form = TermForm(request.POST, school=page.school)
+    if form.is_valid():
+        term = services.term_save(term=form.save(commit=False), actor=request.user)
+        messages.success(request, f"Added the term {term.name}.")
+        return redirect(reverse("schools:settings", args=[page.school.id]) + "#calendar")
+    return _render_settings(request, page, 400, term_form=form)
+
+
+@login_required
+@require_POST
+def bus_route_add(request, school_id):
+    page = _settings_page(request, school_id)
+    form = BusRouteForm(request.POST, school=page.school)
+    if form.is_valid():
+        route = services.bus_route_save(route=form.save(commit=False), actor=request.user)
+        messages.success(request, f"Added {route}.")
+        return redirect(reverse("schools:settings", args=[page.school.id]) + "#buses")
+    return _render_settings(request, page, 400, route_form=form)
+
+
+@login_required
+@require_POST
+def bus_route_toggle(request, school_id, route_id):
+    page = _settings_page(request, school_id)
+    route = get_object_or_404(BusRoute, pk=route_id, school=page.school)
+    route.active = not route.active
+    services.bus_route_save(route=route, actor=request.user)
+    state = "back in service" if route.active else "out of service; existing plans keep it"
+    messages.success(request, f"{route} is {state}.")
+    return redirect(reverse("schools:settings", args=[page.school.id]) + "#buses")
