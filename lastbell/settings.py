@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "django_htmx",
     "channels",
     "django_tasks_db",
@@ -77,6 +78,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
+FORM_RENDERER = "lastbell.forms.FormRenderer"
 ROOT_URLCONF = "lastbell.urls"
 ASGI_APPLICATION = "lastbell.asgi.application"
 WSGI_APPLICATION = "lastbell.wsgi.application"

@@ -9,6 +9,37 @@ class Via(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+# What staff read in the History tab for each dotted action.
+ACTION_LABELS = {
+    "plan.default.set": "Set the long-term default",
+    "plan.default.ended": "Ended the long-term default",
+    "plan.change.created": "Added a change",
+    "plan.change.cancelled": "Removed a change",
+    "program.created": "Created a program",
+    "program.updated": "Edited a program",
+    "program.enrollment.created": "Enrolled a student",
+    "program.enrollment.ended": "Ended an enrollment",
+    "school.tracker.enabled": "Turned the tracker on",
+    "school.tracker.disabled": "Turned the tracker off",
+    "school.settings.updated": "Changed the school's settings",
+    "school.calendar.saved": "Changed the calendar",
+    "school.calendar.removed": "Removed a calendar entry",
+    "school.term.saved": "Added a term",
+    "school.bus_route.created": "Added a bus route",
+    "school.bus_route.updated": "Changed a bus route",
+}
+
+
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_shown(v)}" for k, v in value.items())
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 class AuditEvent(models.Model):
     """One change of state, written in the same transaction as the change. Never edited."""
 
@@ -42,3 +73,17 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+    @property
+    def action_label(self) -> str:
+        return ACTION_LABELS.get(self.action, self.action)
+
+    def changes(self) -> list[tuple[str, str, str]]:
+        """(what, before, after) for each key that the event touched, in words."""
+        before, after = self.before or {}, self.after or {}
+        keys = list(dict.fromkeys([*before, *after]))
+        return [
+            (key.replace("_", " "), _shown(before.get(key)), _shown(after.get(key)))
+            for key in keys
+            if before.get(key) != after.get(key) or not before
+        ]

@@ -274,7 +274,8 @@ def day_board(school, date: dt.date, *, homeroom_ids=None, student_ids=None) -> 
     if student_ids is not None:
         in_school &= Q(student_id__in=student_ids)
         of_default &= Q(default__student_id__in=student_ids)
-    day_bit = weekdays.bit(date.weekday())
+    weekday = calendar.plan_weekday(date)
+    day_bit = weekdays.bit(weekday)
     resolved: set[int] = set()
 
     # 1. Absence: always wins; an early departure with a time becomes an early dismissal.
@@ -356,7 +357,7 @@ def day_board(school, date: dt.date, *, homeroom_ids=None, student_ids=None) -> 
     defaults = (
         DefaultDay.objects.filter(
             of_default,
-            weekday=date.weekday(),
+            weekday=weekday,
             default__starts_on__lte=date,
             default__cancelled_at__isnull=True,
         )

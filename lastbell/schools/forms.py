@@ -45,9 +45,12 @@ class SchoolSettingsForm(forms.ModelForm):
 class CalendarDayForm(forms.ModelForm):
     class Meta:
         model = CalendarDay
-        fields = ["date", "kind", "dismissal_time", "note"]
+        fields = ["date", "kind", "dismissal_time", "follows_weekday", "note"]
         widgets = {"date": DateInput(), "dismissal_time": TimeInput()}
-        labels = {"dismissal_time": "Dismissal time (early release)"}
+        labels = {
+            "dismissal_time": "Dismissal time (early release)",
+            "follows_weekday": "Plans as on (extra school day on a weekend)",
+        }
         error_messages = {"date": DATE_ERRORS, "dismissal_time": TIME_ERRORS}
 
     def __init__(self, *args, school, **kwargs):
@@ -61,6 +64,16 @@ class CalendarDayForm(forms.ModelForm):
         if data.get("kind") != CalendarDay.Kind.EARLY_RELEASE:
             data["dismissal_time"] = None
             self.instance.dismissal_time = None
+        date = data.get("date")
+        if data.get("kind") == CalendarDay.Kind.EXTRA_SCHOOL_DAY and date and date.weekday() >= 5:
+            if data.get("follows_weekday") is None:
+                self.add_error(
+                    "follows_weekday",
+                    "Choose which weekday's plans this weekend school day follows.",
+                )
+        elif data.get("kind") != CalendarDay.Kind.EXTRA_SCHOOL_DAY:
+            data["follows_weekday"] = None
+            self.instance.follows_weekday = None
         return data
 
     def validate_unique(self):

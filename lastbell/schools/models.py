@@ -122,6 +122,11 @@ class CalendarDay(models.Model):
     date = models.DateField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
     dismissal_time = models.TimeField(null=True, blank=True)
+    # A make-up day on a weekend runs a weekday's plans ("Saturday follows Monday").
+    follows_weekday = models.PositiveSmallIntegerField(
+        "follows the plans of", null=True, blank=True,
+        choices=[(day, WEEKDAY_NAMES[day]) for day in range(5)],
+    )
     note = models.CharField(max_length=200, blank=True)
 
     class Meta:
@@ -159,6 +164,13 @@ class SchoolCalendar:
                 return True
         in_term = any(start <= date <= end for start, end in self.terms)
         return in_term and date.weekday() < 5
+
+    def plan_weekday(self, date: dt.date) -> int:
+        """The weekday whose plans apply: its own, or the one a make-up day follows."""
+        day = self.days.get(date)
+        if day is not None and day.follows_weekday is not None:
+            return day.follows_weekday
+        return date.weekday()
 
     def why_not(self, date: dt.date) -> str:
         """A sentence for a day that is not a school day."""

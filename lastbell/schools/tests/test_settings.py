@@ -127,3 +127,21 @@ def test_it_lets_the_district_admin_in(client, school, district_admin):
     response = client.get(reverse("schools:settings", args=[school.id]))
     assert response.status_code == 200
     assert "Dismissal time" in response.content.decode()
+
+
+def test_it_runs_a_weekday_plan_on_a_weekend_school_day(client, school, school_admin, student,
+                                                       staff, route, on_school_day):
+    from lastbell.plans.services import PlanSpec, default_set
+
+    default_set(student=student, starts_on=on_school_day, actor=staff,
+                days={0: PlanSpec("bus", bus_route=route), 1: PlanSpec("walk")})
+    saturday = on_school_day + dt.timedelta(days=3)
+    client.force_login(school_admin)
+    refused = client.post(reverse("schools:calendar_day_add", args=[school.id]),
+                          {"date": saturday.isoformat(), "kind": "school_day"})
+    assert refused.status_code == 400
+    assert "Choose which weekday" in refused.content.decode()
+    client.post(reverse("schools:calendar_day_add", args=[school.id]),
+                {"date": saturday.isoformat(), "kind": "school_day", "follows_weekday": "0"})
+    [row] = day_board(school, saturday).rows
+    assert (row.plan_type, row.bus_number) == ("bus", "12")

@@ -23,6 +23,9 @@
   }
 
   function init(root) {
+    // On a phone the tab bar scrolls; keep the current tab in view.
+    var current = root.querySelector && root.querySelector(".tabs [aria-current='page']");
+    if (current) current.parentNode.scrollLeft = current.offsetLeft - 16;
     root.querySelectorAll("[data-planfields]").forEach(function (block) {
       syncPlan(block);
       block.addEventListener("change", function () { syncPlan(block); });
