@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "lastbell.plans.views.TrackerOffMiddleware",
 ]
 
 FORM_RENDERER = "lastbell.forms.FormRenderer"

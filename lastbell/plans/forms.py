@@ -203,7 +203,9 @@ class EnrollForm(forms.Form):
         self.fields["student"].label_from_instance = (
             lambda s: f"{s.last_name}, {s.first_name} — grade {s.grade} ({s.sis_id})"
         )
-        self.fields["days"].choices = [
+        # Every weekday is a valid value, so a day the program does not meet gets the
+        # service's sentence naming its days; only the program's days are offered.
+        self.fields["days"].widget.choices = [
             (str(d), WEEKDAY_NAMES[d]) for d in weekdays.days_of(program.weekdays)
         ]
         self.initial.setdefault("starts_on", max(today, program.starts_on))

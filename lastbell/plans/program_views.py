@@ -25,8 +25,6 @@ def _programs_page(request, school_id) -> SchoolPage:
 @login_required
 def program_list(request, school_id):
     page = _programs_page(request, school_id)
-    if not page.school.tracker_enabled:
-        return page.tracker_off()
     today = page.today
     programs = page.school.programs.annotate(
         enrolled=Count(

@@ -114,25 +114,35 @@ def default_set(
 
 
 def default_end(*, student, last_day: dt.date, actor, via=Via.WEB) -> LongTermDefault | None:
-    """Stop the standing plan after `last_day`: from the next day the student has none."""
+    """Stop the standing plan after `last_day`: from the next day the student has none.
+
+    The version in effect on `last_day` ends then; versions that start later are cancelled.
+    """
+    ended = None
     with transaction.atomic():
-        current = (
+        versions = (
             LongTermDefault.objects.select_for_update()
             .filter(student=student, cancelled_at__isnull=True)
-            .in_effect_on(last_day)
-            .first()
+            .exclude(ends_on__lte=last_day)
+            .order_by("starts_on")
         )
-        if current is None:
-            return None
-        before = _default_snapshot(current)
-        current.ends_on = last_day
-        current.save(update_fields=["ends_on"])
-        audit_record(
-            action="plan.default.ended", actor=actor, target=current, school=student.school,
-            student=student, before=before, after=_default_snapshot(current), via=via,
-            label=f"Long-term default for {student.full_name}",
-        )  # fmt: skip
-    return current
+        now = timezone.now()
+        for version in versions:
+            before = _default_snapshot(version)
+            if version.starts_on <= last_day:
+                version.ends_on = last_day
+                version.save(update_fields=["ends_on"])
+            else:
+                version.cancelled_at = now
+                version.save(update_fields=["cancelled_at"])
+            audit_record(
+                action="plan.default.ended", actor=actor, target=version,
+                school=student.school, student=student, before=before,
+                after=None if version.cancelled_at else _default_snapshot(version), via=via,
+                label=f"Long-term default for {student.full_name}",
+            )  # fmt: skip
+            ended = version
+    return ended
 
 
 def _change_snapshot(change: PlanChange) -> dict:
@@ -258,6 +268,16 @@ def enrollment_create(
         raise validation_error(errors)
     with transaction.atomic():
         program = Program.objects.select_for_update().get(pk=program.pk)
+        overlapping = Enrollment.objects.filter(program=program, student=student).exclude(
+            ends_on__lt=starts_on
+        )
+        if ends_on is not None:
+            overlapping = overlapping.exclude(starts_on__gt=ends_on)
+        if overlapping.exists():
+            raise validation_error(
+                {"student": f"{student.full_name} is already enrolled in {program.name}. "
+                            "Remove the enrollment first to change the days."}
+            )
         if program.capacity is not None:
             taken = (
                 Enrollment.objects.filter(program=program)
@@ -268,8 +288,9 @@ def enrollment_create(
                 .count()
             )
             if taken >= program.capacity:
+                places = "place" if program.capacity == 1 else "places"
                 raise validation_error(
-                    {"student": f"{program.name} is full ({program.capacity} places)."}
+                    {"student": f"{program.name} is full ({program.capacity} {places})."}
                 )
         enrollment.save()
         audit_record(
@@ -286,6 +307,8 @@ def enrollment_create(
 def enrollment_end(*, enrollment: Enrollment, last_day: dt.date, actor, via=Via.WEB):
     with transaction.atomic():
         enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        if enrollment.ends_on is not None and enrollment.ends_on <= last_day:
+            return enrollment  # already over: its past days stay as they were
         before = {"ends_on": enrollment.ends_on.isoformat() if enrollment.ends_on else None}
         # An enrollment that had not started yet simply ends before it begins.
         enrollment.ends_on = max(last_day, enrollment.starts_on)

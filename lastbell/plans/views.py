@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from lastbell.accounts.access import SchoolAccess, school_access, schools_for
@@ -24,10 +24,35 @@ from lastbell.schools.models import WEEKDAY_NAMES
 STUDENTS_PER_PAGE = 50
 
 
-class SchoolPage:
-    """The school, the chosen date and the user's access, for every tab."""
+class TrackerOff(Exception):
+    """Raised for a school whose tracker is off; TrackerOffMiddleware shows the page."""
 
-    def __init__(self, request, school_id):
+    def __init__(self, page):
+        super().__init__(page.school.name)
+        self.page = page
+
+
+class TrackerOffMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, TrackerOff):
+            return exception.page.tracker_off()
+        return None
+
+
+class SchoolPage:
+    """The school, the chosen date and the user's access, for every tab.
+
+    A school that has not enabled the tracker shows none of it (DESIGN §1), so every page
+    but the school's settings stops here.
+    """
+
+    def __init__(self, request, school_id, *, tracker_required=True):
         self.request = request
         self.access: SchoolAccess = school_access(request.user, school_id)
         self.school = self.access.school
@@ -37,8 +62,13 @@ class SchoolPage:
         if raw:
             try:
                 self.date = dt.date.fromisoformat(raw)
+                if not 1900 <= self.date.year <= 2999:
+                    raise ValueError(raw)
             except ValueError:
+                self.date = self.today
                 messages.error(request, f"“{raw}” is not a date; showing today instead.")
+        if tracker_required and not self.school.tracker_enabled:
+            raise TrackerOff(self)
 
     def board(self):
         return day_board(self.school, self.date, homeroom_ids=self.access.homeroom_ids)
@@ -72,8 +102,6 @@ def _date_query(date, today) -> str:
 @login_required
 def dashboard(request, school_id):
     page = SchoolPage(request, school_id)
-    if not page.school.tracker_enabled:
-        return page.tracker_off()
     board = page.board()
     by_type = board.by_type()
     top = max((count for _, _, count in by_type), default=0) or 1
@@ -92,8 +120,6 @@ def dashboard(request, school_id):
 @login_required
 def roster(request, school_id):
     page = SchoolPage(request, school_id)
-    if not page.school.tracker_enabled:
-        return page.tracker_off()
     board = page.board()
     return render(request, "plans/roster.html", page.context("roster", board=board,
                                                                groups=board.groups()))
@@ -102,8 +128,6 @@ def roster(request, school_id):
 @login_required
 def students(request, school_id):
     page = SchoolPage(request, school_id)
-    if not page.school.tracker_enabled:
-        return page.tracker_off()
     board = page.board()
     grades = sorted({r.grade for r in board.rows}, key=lambda g: (not g.isdigit(), g.zfill(3)))
     homerooms = sorted({(r.homeroom_id, r.homeroom) for r in board.rows if r.homeroom_id},
@@ -137,8 +161,6 @@ def _student_url(page, student, date=None):
 @login_required
 def student(request, school_id, student_id):
     page = SchoolPage(request, school_id)
-    if not page.school.tracker_enabled:
-        return page.tracker_off()
     pupil = _student_or_404(page, student_id)
     # The coming school days, each from the day board (the only place plans resolve).
     upcoming = []
@@ -323,12 +345,10 @@ def _safe_cell(value: str) -> str:
 @login_required
 def export(request, school_id):
     page = SchoolPage(request, school_id)
-    if not page.school.tracker_enabled:
-        return page.tracker_off()
     board = page.board()
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    filename = f"{page.school.name} plans {page.date.isoformat()}.csv".replace('"', "")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    filename = f"{page.school.name} plans {page.date.isoformat()}.csv"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     response.write("\ufeff")  # so Excel reads UTF-8 names correctly
     writer = csv.writer(response)
     writer.writerow(["Date", *EXPORT_HEADER])

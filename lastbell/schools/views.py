@@ -71,7 +71,8 @@ def tracker_toggle(request, district_id, school_id):
 def _settings_page(request, school_id):
     from lastbell.plans.views import SchoolPage
 
-    page = SchoolPage(request, school_id)
+    # Settings stay open with the tracker off: a school sets up its calendar first.
+    page = SchoolPage(request, school_id, tracker_required=False)
     page.access.require_admin()
     return page
 

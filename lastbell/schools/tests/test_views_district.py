@@ -10,13 +10,6 @@ from lastbell import testing
 from lastbell.plans.models import PlanChange
 
 
-@pytest.fixture(autouse=True)
-def fast_tests(settings):
-    """A cheap password hash, and no scan of every static file for each test client."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.WHITENOISE_USE_FINDERS = False
-
-
 def _url(district):
     return reverse("schools:district", args=[district.id])
 

@@ -8,13 +8,6 @@ from lastbell import testing
 from lastbell.accounts.models import Role, StaffMembership
 
 
-@pytest.fixture(autouse=True)
-def fast_tests(settings):
-    """A cheap password hash, and no scan of every static file for each test client."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.WHITENOISE_USE_FINDERS = False
-
-
 def test_it_sends_an_anonymous_visitor_to_sign_in(client, db):
     r = client.get(reverse("schools:home"))
 

@@ -14,13 +14,6 @@ from lastbell.plans.models import DefaultDay, Enrollment, LongTermDefault, PlanC
 OFF = "The dismissal tracker is off for Lincoln Elementary"
 
 
-@pytest.fixture(autouse=True)
-def fast_tests(settings):
-    """A cheap password hash, and no scan of every static file for each test client."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.WHITENOISE_USE_FINDERS = False
-
-
 @pytest.fixture
 def admin_of_another_district(db):
     return testing.make_district_admin(testing.make_district("Hillside Unified"))
