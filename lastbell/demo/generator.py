@@ -31,6 +31,7 @@ from lastbell.demo.names import (
     OTHER_NOTES,
     POOLS,
     RELATIVES,
+    RELATIVES_ES,
     ROUTE_NAMES,
     SCHOOL_PLACES,
     UNEXCUSED_REASONS,
@@ -110,6 +111,7 @@ class Profile:
 
 CARE_CHOICES = (SCHOOL_WEEK,) * 6 + ((TUE, THU), (MON, WED, FRI), (MON, TUE, WED, THU))
 
+# fmt: off
 PROFILES: dict[str, Profile] = {
     "elementary": Profile(
         kind="elementary", suffix="Elementary", code="E",
@@ -128,7 +130,7 @@ PROFILES: dict[str, Profile] = {
             ProgramSpec("Reading Buddies", "tutoring", (MON, WED), _t(16), 20, 0.7, "spring",
                         "Library"),
         ),
-    ),  # fmt: skip
+    ),
     "k8": Profile(
         kind="k8", suffix="K-8 Academy", code="K8",
         grades=("K", "1", "2", "3", "4", "5", "6", "7", "8"),
@@ -146,7 +148,7 @@ PROFILES: dict[str, Profile] = {
             ProgramSpec("Basketball", "sports", (MON, WED, FRI), _t(17), 24, 0.9, "spring",
                         "Gym"),
         ),
-    ),  # fmt: skip
+    ),
     "middle": Profile(
         kind="middle", suffix="Middle School", code="MS", grades=("6", "7", "8"),
         dismissal=(_t(15, 25),) * 5,
@@ -162,8 +164,9 @@ PROFILES: dict[str, Profile] = {
                         "year", "Room 22", choices=((MON, TUE, WED, THU), (MON, WED), (TUE, THU))),
             ProgramSpec("Coding Club", "club", (FRI,), _t(16), 24, 0.9, "year", "Computer lab"),
         ),
-    ),  # fmt: skip
+    ),
 }
+# fmt: on
 KIND_CYCLE = ("elementary", "k8", "middle")
 
 
@@ -190,6 +193,12 @@ def school_year(today: dt.date) -> tuple[str, dt.date, dt.date]:
     return name, _nth_weekday(year, 8, MON, 3), _nth_weekday(year + 1, 6, FRI, 2)
 
 
+def _winter_break(year: int) -> dt.date:
+    """The Monday of the week of December 22nd: two weeks off over the holidays."""
+    dec22 = dt.date(year, 12, 22)
+    return dec22 - dt.timedelta(days=dec22.weekday())
+
+
 def calendar_days(starts_on: dt.date) -> dict[dt.date, tuple[str, dt.time | None, str]]:
     """Holidays, breaks and early-release days of the school year that starts on `starts_on`."""
     y = starts_on.year
@@ -208,16 +217,15 @@ def calendar_days(starts_on: dt.date) -> dict[dt.date, tuple[str, dt.time | None
 
     add(_nth_weekday(y, 9, MON, 1), holiday, "Labor Day")
     conferences = _nth_weekday(y, 10, MON, 2)
-    span(conferences, conferences + dt.timedelta(days=4), early, "Parent-teacher conferences")
-    for n in range(5):
-        days[conferences + dt.timedelta(days=n)] = (early, _t(12, 30), "Conferences week")
+    for n in range(4):
+        add(conferences + dt.timedelta(days=n), early, "Parent-teacher conferences", _t(12, 30))
     add(_nth_weekday(y, 10, FRI, 3), closure, "Staff development day — no students")
     add(dt.date(y, 11, 11), holiday, "Veterans Day")
     thanksgiving = _nth_weekday(y, 11, THU, 4)
     add(thanksgiving - dt.timedelta(days=1), early, "Early release before Thanksgiving", _t(12))
     add(thanksgiving, holiday, "Thanksgiving")
     add(thanksgiving + dt.timedelta(days=1), holiday, "Thanksgiving break")
-    winter = _nth_weekday(y, 12, MON, 3)
+    winter = _winter_break(y)
     add(winter - dt.timedelta(days=3), early, "Early release — last day before winter break",
         _t(12, 15))  # fmt: skip
     span(winter, winter + dt.timedelta(days=11), holiday, "Winter break")
@@ -231,6 +239,15 @@ def calendar_days(starts_on: dt.date) -> dict[dt.date, tuple[str, dt.time | None
 
 def _district_today() -> dt.date:
     return timezone.now().astimezone(zoneinfo.ZoneInfo(TIMEZONE)).date()
+
+
+def _pool(rng: random.Random) -> str:
+    return rng.choices(list(POOLS), weights=[p.weight for p in POOLS.values()])[0]
+
+
+def _person_name(rng: random.Random) -> tuple[str, str]:
+    names = POOLS[_pool(rng)]
+    return rng.choice(names.first), rng.choice(names.last)
 
 
 def _ascii(text: str) -> str:
@@ -250,6 +267,7 @@ class _Family:
     kind: str  # the family's usual way home
     relative: str  # "Grandma Rosa", who picks up now and then
     guardians: list[Guardian] = field(default_factory=list)
+    relationships: list[str] = field(default_factory=list)  # of each guardian to the kids
     kids: list["_Kid"] = field(default_factory=list)
     account: User | None = None
     route: BusRoute | None = None
@@ -289,12 +307,22 @@ class _SchoolBuilder:
             return first
         return first + dt.timedelta(days=self.rng.randint(0, (last - first).days))
 
-    def _person_name(self, pool: str | None = None) -> tuple[str, str]:
-        names = POOLS[pool or self._pool()]
-        return self.rng.choice(names.first), self.rng.choice(names.last)
+    def _school_day(self, first: dt.date, last: dt.date) -> dt.date | None:
+        """A random school day between `first` and `last`, or None if there is none."""
+        date = self._between(first, last)
+        for step in (1, -1):
+            probe = date
+            while first <= probe <= last:
+                if self.calendar.is_school_day(probe):
+                    return probe
+                probe += dt.timedelta(days=step)
+        return None
+
+    def _person_name(self) -> tuple[str, str]:
+        return _person_name(self.rng)
 
     def _pool(self) -> str:
-        return self.rng.choices(list(POOLS), weights=[p.weight for p in POOLS.values()])[0]
+        return _pool(self.rng)
 
     def _user(self, local: str, first: str, last: str) -> User:
         email = f"{local}@{self.domain}"
@@ -406,7 +434,8 @@ class _SchoolBuilder:
         numbers = sorted(self.rng.sample(range(start, start + max(30, count * 3)), count))
         routes = [
             BusRoute(
-                school=self.school, number=str(number),
+                school=self.school,
+                number=str(number),
                 name=ROUTE_NAMES[n % len(ROUTE_NAMES)]
                 + (f" {n // len(ROUTE_NAMES) + 1}" if n >= len(ROUTE_NAMES) else ""),
             )  # fmt: skip
@@ -416,7 +445,7 @@ class _SchoolBuilder:
 
     def _season(self, season: str) -> tuple[dt.date, dt.date]:
         y = self.term_start.year
-        winter = _nth_weekday(y, 12, MON, 3)
+        winter = _winter_break(y)
         if season == "fall":
             return _nth_weekday(y, 9, MON, 2), winter - dt.timedelta(days=3)
         if season == "spring":
@@ -444,15 +473,19 @@ class _SchoolBuilder:
         pool = self._pool()
         names = POOLS[pool]
         kind = rng.choices([k for k, _ in self.profile.mix], [w for _, w in self.profile.mix])[0]
-        relative = f"{rng.choice(RELATIVES)} {rng.choice(names.first)}"
         language = "es" if rng.random() < names.spanish else "en"
-        return _Family(pool, rng.choice(names.last), language, kind, relative,
+        last_name = rng.choice(names.last)
+        title = rng.choice(RELATIVES_ES if pool == "hispanic" else RELATIVES)
+        relative = title.format(
+            first=rng.choice(names.first),
+            last=last_name if rng.random() < 0.5 else rng.choice(names.last),
+        )
+        return _Family(pool, last_name, language, kind, relative,
                        route=rng.choice(self.routes))  # fmt: skip
 
     def _families(self):
         rng, p = self.rng, self.profile
         guardians: list[Guardian] = []
-        links: list[tuple[Guardian, _Kid, str]] = []
         students: list[Student] = []
         seq = Guardian.objects.count()
         remaining = self.n_students
@@ -465,10 +498,10 @@ class _SchoolBuilder:
             # Guardians: most families have two, some a grandparent or other guardian.
             count = 2 if rng.random() < 0.65 else 1
             roles = (
-                rng.choice((("Mother", "Father"), ("Father", "Mother"), ("Parent", "Parent"),
-                            ("Mother", "Stepfather"), ("Mother", "Grandmother")))
+                rng.choice((("Parent", "Parent"),) * 4 + (("Parent", "Stepparent"),
+                            ("Parent", "Grandparent")))
                 if count == 2
-                else (rng.choice(("Mother", "Father", "Grandmother", "Legal guardian", "Aunt")),)
+                else (rng.choice(("Parent", "Parent", "Parent", "Grandparent", "Legal guardian")),)
             )  # fmt: skip
             for n, relationship in enumerate(roles):
                 seq += 1
@@ -486,8 +519,8 @@ class _SchoolBuilder:
                     if rng.random() < 0.85 else "",
                     language=family.language, source_id=f"C{self.number:02d}{seq:07d}",
                 )  # fmt: skip
-                guardian._relationship = relationship
                 family.guardians.append(guardian)
+                family.relationships.append(relationship)
                 guardians.append(guardian)
             for grade in rng.sample(p.grades, size):
                 counters[grade] += 1
@@ -501,42 +534,59 @@ class _SchoolBuilder:
                     enrolled_on=self.term_start,
                 )  # fmt: skip
                 kid = _Kid(student, family)
-                self._enrollment_status(kid)
                 family.kids.append(kid)
                 self.kids.append(kid)
                 students.append(student)
-                for guardian in family.guardians:
-                    links.append((guardian, kid, guardian._relationship))
             self.families.append(family)
             remaining -= size
 
+        self._enrollment_statuses()
         self._accounts()
         Guardian.objects.bulk_create(guardians)
         Student.objects.bulk_create(students)
         GuardianLink.objects.bulk_create([
-            GuardianLink(guardian=g, student=kid.student, relationship=rel)
-            for g, kid, rel in links
+            GuardianLink(guardian_id=guardian.pk, student_id=kid.student.pk, relationship=rel)
+            for family in self.families
+            for kid in family.kids
+            for guardian, rel in zip(family.guardians, family.relationships, strict=True)
         ])  # fmt: skip
 
-    def _enrollment_status(self, kid: _Kid):
-        """Most students start with the year; some transfer in, leave, or are not here yet."""
-        rng, student = self.rng, kid.student
-        roll = rng.random()
+    def _enrollment_statuses(self):
+        """Most students start with the year; some transfer in, leave, or are not here yet.
+
+        Exact shares, not chance: about 4% have no plan on the board day (a new arrival, an
+        ended default, or never set), 1% withdrew, 0.6% enroll after the board day.
+        """
+        rng, n = self.rng, len(self.kids)
         yesterday = self.day - dt.timedelta(days=1)
         room = self.day > self.term_start + dt.timedelta(days=20)
-        if roll < 0.01 and room:
-            kid.status = "withdrawn"
-            student.withdrawn_on = self._between(self.term_start + dt.timedelta(days=10), yesterday)
-        elif roll < 0.016:
-            kid.status = "future"
-            student.enrolled_on = self.day + dt.timedelta(days=rng.randint(2, 12))
-        elif roll < 0.056:
-            # No plan for the board day: a new arrival, an ended default, or never set.
-            kid.status = "missing"
-            if rng.random() < 0.4:
-                student.enrolled_on = max(self.term_start, self.day - dt.timedelta(days=5))
-        elif roll < 0.12 and room:
-            student.enrolled_on = self._between(self.term_start + dt.timedelta(days=1), yesterday)
+        counts = {
+            "missing": max(1, round(n * 0.04)),
+            "withdrawn": round(n * 0.01) if room else 0,
+            "future": round(n * 0.006),
+            "transfer": round(n * 0.064) if room else 0,
+        }
+        shuffled = rng.sample(self.kids, n)
+        for status, count in counts.items():
+            chosen, shuffled = shuffled[:count], shuffled[count:]
+            for kid in chosen:
+                student = kid.student
+                if status == "withdrawn":
+                    kid.status = status
+                    first = self.term_start + dt.timedelta(days=10)
+                    student.withdrawn_on = self._between(first, yesterday)
+                elif status == "future":
+                    kid.status = status
+                    student.enrolled_on = self.day + dt.timedelta(days=rng.randint(2, 12))
+                elif status == "missing":
+                    kid.status = status
+                    if rng.random() < 0.4:
+                        student.enrolled_on = max(
+                            self.term_start, self.day - dt.timedelta(days=rng.randint(0, 5))
+                        )
+                else:  # transferred in during the year
+                    first = self.term_start + dt.timedelta(days=1)
+                    student.enrolled_on = self._between(first, yesterday)
 
     def _accounts(self):
         """Parent-page accounts for some families, where the school opened parent access."""
@@ -546,8 +596,12 @@ class _SchoolBuilder:
         families = [f for f in self.families if f.guardians[0].email and rng.random() < 0.3]
         if not families:
             return
-        # The printed guardian: a family with two children at the school, if there is one.
-        shown = max(families, key=lambda f: (min(len(f.kids), 2), -families.index(f)))
+        # The printed guardian: a family with two children at the school with plans, if any.
+        shown = next(
+            (f for f in families
+             if len(f.kids) == 2 and all(kid.status == "planned" for kid in f.kids)),
+            families[0],
+        )  # fmt: skip
         shown.guardians[0].email = f"parent.{self.code.lower()}@example.com"
         emails = [f.guardians[0].email for f in families]
         taken = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
@@ -566,7 +620,8 @@ class _SchoolBuilder:
             if family.account:
                 family.guardians[0].user = family.account
         if shown.account:
-            children = " and ".join(kid.student.first_name for kid in shown.kids)
+            names = [kid.student.preferred_name or kid.student.first_name for kid in shown.kids]
+            children = _children(names)
             self.sign_ins.append(
                 (f"Guardian — parent of {children}, {self.name}", shown.account.email,
                  DEMO_PASSWORD)
@@ -673,8 +728,18 @@ class _SchoolBuilder:
             version(kid, week, begins)
 
         LongTermDefault.objects.bulk_create([default for default, _ in versions])
+        # Plain ids rather than instances: 25,000 rows for 5,000 students, so it counts.
+        fields = {}
+        for _, week in versions:
+            for plan in week.values():
+                if id(plan) not in fields:
+                    values = plan.fields()
+                    route, guardian = values.pop("bus_route"), values.pop("pickup_guardian")
+                    values["bus_route_id"] = route.pk if route else None
+                    values["pickup_guardian_id"] = guardian.pk if guardian else None
+                    fields[id(plan)] = values
         DefaultDay.objects.bulk_create([
-            DefaultDay(default=default, weekday=weekday, **plan.fields())
+            DefaultDay(default_id=default.pk, weekday=weekday, **fields[id(plan)])
             for default, week in versions
             for weekday, plan in week.items()
         ])  # fmt: skip
@@ -696,16 +761,19 @@ class _SchoolBuilder:
                 if mask & kid.programs:
                     continue
                 starts_on, ends_on = program.starts_on, None
-                roll = rng.random()
-                if roll < 0.2:
-                    starts_on = self._between(program.starts_on, max(program.starts_on, self.day))
-                elif roll < 0.25:
-                    starts_on = self._between(self.day + dt.timedelta(days=1), program.ends_on)
-                elif roll < 0.3 and self.day > program.starts_on + dt.timedelta(days=14):
-                    ends_on = self._between(program.starts_on + dt.timedelta(days=7),
-                                            self.day - dt.timedelta(days=1))  # fmt: skip
-                else:
-                    kid.programs |= mask  # only enrollments in effect block other programs
+                day, roll = self.day, rng.random()
+                if roll < 0.2:  # joined after the program started
+                    last = max(program.starts_on, min(day, program.ends_on))
+                    starts_on = self._between(program.starts_on, last)
+                elif roll < 0.25 and program.ends_on > day:  # joins later
+                    starts_on = self._between(day + dt.timedelta(days=1), program.ends_on)
+                elif roll < 0.3 and day > program.starts_on + dt.timedelta(days=14):  # left
+                    ends_on = self._between(
+                        program.starts_on + dt.timedelta(days=7),
+                        min(day, program.ends_on) - dt.timedelta(days=1),
+                    )
+                if ends_on is None:  # a student is in one program per afternoon
+                    kid.programs |= mask
                 if spec.kind == "care" and rng.random() < 0.2:
                     said = {"source": Source.IMPORT, "set_by": None,
                             "source_detail": "After-school care roster (demo)"}  # fmt: skip
@@ -724,13 +792,17 @@ class _SchoolBuilder:
         rng, family = self.rng, kid.family
         roll = rng.random()
         if roll < 0.3:
-            return PlanSpec(PlanType.PICKUP, pickup_name=family.relative,
-                            note=rng.choice(("", "Mom working late", "Parents travelling")))
+            return PlanSpec(
+                PlanType.PICKUP,
+                pickup_name=family.relative,
+                note=rng.choice(("", "Mom working late", "Parents travelling")),
+            )
         if roll < 0.5:
             return PlanSpec(PlanType.PICKUP, pickup_guardian=rng.choice(family.guardians))
         if roll < 0.65:
-            return PlanSpec(PlanType.BUS, bus_route=rng.choice(self.routes),
-                            note=rng.choice(FRIEND_NOTES))
+            return PlanSpec(
+                PlanType.BUS, bus_route=rng.choice(self.routes), note=rng.choice(FRIEND_NOTES)
+            )
         if roll < 0.75:
             return PlanSpec(PlanType.WALK, note="Walking to the library with a cousin")
         if roll < 0.9:
@@ -754,8 +826,14 @@ class _SchoolBuilder:
 
         planned = [kid for kid in self.kids if kid.status == "planned"]
         n = len(planned)
-        counts = [max(3, round(n * 0.03)), max(1, round(n * 0.01)), max(1, round(n * 0.008)),
-                  max(1, round(n * 0.008)), max(2, round(n * 0.004)), max(1, round(n * 0.003))]
+        counts = [
+            max(3, round(n * 0.03)),
+            max(1, round(n * 0.01)),
+            max(1, round(n * 0.008)),
+            max(1, round(n * 0.008)),
+            max(2, round(n * 0.004)),
+            max(1, round(n * 0.003)),
+        ]
         picked = rng.sample(planned, min(n, sum(counts)))
         groups, at = [], 0
         for count in counts:
@@ -783,17 +861,19 @@ class _SchoolBuilder:
             change(kid, day, day, cancelled=True)
 
         for kid in rng.sample(planned, round(n * 0.03)):  # coming up
-            first = day + dt.timedelta(days=rng.randint(1, 21))
+            first = self._school_day(day + dt.timedelta(days=1), day + dt.timedelta(days=21))
+            if first is None:
+                continue
             if rng.random() < 0.25:
                 change(kid, first, first + dt.timedelta(days=27), weekdays.bit(first.weekday()))
             else:
                 change(kid, first, first + dt.timedelta(days=rng.choice((0, 0, 0, 1, 4))))
-        if day > start + dt.timedelta(days=3):
-            for kid in rng.sample(planned, round(n * 0.04)):  # already passed
-                first = self._between(start, day - dt.timedelta(days=2))
-                last = min(day - dt.timedelta(days=1), first + dt.timedelta(days=rng.choice(
-                    (0, 0, 0, 2, 4))))  # fmt: skip
-                change(kid, first, last)
+        for kid in rng.sample(planned, round(n * 0.04)):  # already passed
+            first = self._school_day(start, day - dt.timedelta(days=1))
+            if first is None:
+                break
+            span = dt.timedelta(days=rng.choice((0, 0, 0, 2, 4)))
+            change(kid, first, min(day - dt.timedelta(days=1), first + span))
         PlanChange.objects.bulk_create(changes)
 
     # -- attendance -------------------------------------------------------------------------
@@ -847,15 +927,13 @@ class DemoError(Exception):
 def create_district(
     *, name: str = DISTRICT_NAME, slug: str = DISTRICT_SLUG, seed: int = 2026
 ) -> District:
-    """A district and its district admin (admin@<slug>.example.org, the demo password)."""
+    """A district and its district admin: admin@<slug>.example.org with the demo password."""
     base, n = slug, 1
     while District.objects.filter(slug=slug).exists():
         n += 1
         slug = f"{base}{n}"
     district = District.objects.create(name=name, slug=slug, timezone=TIMEZONE)
-    first, last = _SchoolBuilder.__new__(_SchoolBuilder)._person_name.__func__(
-        _Namer(random.Random(seed))
-    )
+    first, last = _person_name(random.Random(seed))
     admin = User.objects.create_user(
         f"admin@{slug}.example.org", DEMO_PASSWORD, first_name=first, last_name=last
     )
@@ -863,11 +941,138 @@ def create_district(
     return district
 
 
-class _Namer:
-    """Just enough of a builder to draw a name."""
+def _build(district, *, number, kind, students, today, seed, password, name=None):
+    builder = _SchoolBuilder(
+        district, number=number, profile=PROFILES[kind], students=students, today=today,
+        seed=seed, password=password, name=name,
+    )  # fmt: skip
+    return builder.build()
 
-    def __init__(self, rng):
-        self.rng = rng
 
-    def _pool(self):
-        return _SchoolBuilder._pool(self)
+def build_school(
+    district,
+    *,
+    students: int,
+    today: dt.date,
+    seed: int,
+    kind: str | None = None,
+    name: str | None = None,
+) -> School:
+    """One school of `district` with `students` students and the demo's mix of plans.
+
+    `kind` is "elementary", "k8" or "middle"; by default the district's schools take turns.
+    """
+    number = district.schools.count() + 1
+    kind = kind or KIND_CYCLE[(number - 1) % len(KIND_CYCLE)]
+    with transaction.atomic():
+        school, _ = _build(
+            district, number=number, kind=kind, students=students, today=today, seed=seed,
+            password=_password_hash(district), name=name,
+        )  # fmt: skip
+    return school
+
+
+def _password_hash(district) -> str:
+    """The demo password, hashed once: every demo account of the district shares the hash."""
+    admin = User.objects.filter(email=f"admin@{district.slug}.example.org").first()
+    return admin.password if admin else make_password(DEMO_PASSWORD)
+
+
+def _district_schools(district, *, sizes, today, seed) -> list[SignIn]:
+    sign_ins: list[SignIn] = [
+        ("District admin — every school", f"admin@{district.slug}.example.org", DEMO_PASSWORD)
+    ]
+    password = _password_hash(district)
+    for index, students in enumerate(sizes):
+        _, rows = _build(
+            district, number=index + 1, kind=KIND_CYCLE[index % len(KIND_CYCLE)],
+            students=students, today=today, seed=seed * 1000 + index, password=password,
+        )  # fmt: skip
+        sign_ins += rows
+    return sign_ins
+
+
+def build_district(
+    *, schools: int, students_per_school: int, today: dt.date | None = None, seed: int = 2026
+) -> District:
+    """A district of `schools` schools (elementary, K-8, middle in turn) of equal size."""
+    today = today or _district_today()
+    with transaction.atomic():
+        district = create_district(seed=seed)
+        _district_schools(district, sizes=[students_per_school] * schools, today=today,
+                          seed=seed)  # fmt: skip
+    return district
+
+
+def load_demo(
+    *, today: dt.date | None = None, seed: int = 2026, students_per_school: int = 500
+) -> list[SignIn]:
+    """Fill an empty database with the demo district; return its sign-ins.
+
+    Three schools of about `students_per_school` students each (the K-8 a little larger, the
+    others a little smaller). The rows are (role, email, password).
+    """
+    if School.objects.exists():
+        raise DemoError("The database already has schools; the demo loads only into an empty one.")
+    today = today or _district_today()
+    n = students_per_school
+    sizes = [round(n * PROFILES[kind].size) for kind in KIND_CYCLE[:2]]
+    sizes.append(max(1, 3 * n - sum(sizes)))
+    with transaction.atomic():
+        district = create_district(seed=seed)
+        return _district_schools(district, sizes=sizes, today=today, seed=seed)
+
+
+def demo_signins() -> list[SignIn]:
+    """The sign-ins of a demo district already in the database, in load_demo's order.
+
+    Lists the printed demo accounts that still exist (their password is not checked: someone
+    may have changed it since).
+    """
+    wanted: list[tuple[str, str, School | None]] = []
+    for district in District.objects.order_by("id"):
+        domain = f"{district.slug}.example.org"
+        wanted.append(("District admin — every school", f"admin@{domain}", None))
+        for school in district.schools.order_by("id"):
+            code = school.code.lower()
+            wanted += [
+                (f"School admin — {school.name}", f"principal.{code}@{domain}", school),
+                (f"Dismissal staff — {school.name}", f"office.{code}@{domain}", school),
+                ("Teacher", f"teacher.{code}@{domain}", school),
+                ("Guardian", f"parent.{code}@example.com", school),
+            ]
+    users = User.objects.filter(email__in=[email for _, email, _ in wanted])
+    users = {user.email: user for user in users.select_related("guardian")}
+    rows: list[SignIn] = []
+    for role, email, school in wanted:
+        user = users.get(email)
+        if user is None:
+            continue
+        if role == "Teacher":
+            room = Homeroom.objects.filter(teachers__user=user).order_by("name").first()
+            role = f"Teacher — {room.name}, {school.name}" if room else f"Teacher — {school.name}"
+        elif role == "Guardian":
+            guardian = getattr(user, "guardian", None)
+            if guardian is None:
+                continue
+            names = [s.preferred_name or s.first_name for s in guardian.students.order_by("id")]
+            role = f"Guardian — parent of {_children(names)}, {school.name}"
+        rows.append((role, email, DEMO_PASSWORD))
+    return rows
+
+
+def _children(names: list[str]) -> str:
+    """'Ana', 'Ana and Leo', 'Ana, Leo and Mia'."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if names[1:] else names)
+
+
+def format_sign_ins(rows: list[SignIn]) -> str:
+    """The sign-ins as a plain-text table, for the terminal."""
+    header = ("Sign in as", "Email", "Password")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    rule = "  ".join("-" * width for width in widths)
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True))]
+    lines.append(rule)
+    for row in rows:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    return "\n".join(line.rstrip() for line in lines)

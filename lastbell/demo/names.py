@@ -16,6 +16,7 @@ class NamePool:
     last: tuple[str, ...]
 
 
+# fmt: off
 POOLS: dict[str, NamePool] = {
     "hispanic": NamePool(
         34, 0.55,
@@ -27,7 +28,7 @@ POOLS: dict[str, NamePool] = {
          "Sánchez", "Ramírez", "Torres", "Flores", "Rivera", "Gómez", "Díaz", "Cruz", "Morales",
          "Reyes", "Gutiérrez", "Ortiz", "Chávez", "Ramos", "Mendoza", "Castillo", "Vargas",
          "Delgado", "Aguilar", "Navarro", "Salazar", "Ochoa", "Zamora"),
-    ),  # fmt: skip
+    ),
     "anglo": NamePool(
         20, 0.0,
         ("Olivia", "Liam", "Emma", "Noah", "Ava", "Oliver", "Charlotte", "James", "Amelia",
@@ -38,7 +39,7 @@ POOLS: dict[str, NamePool] = {
          "Moore", "Martin", "Thompson", "White", "Clark", "Lewis", "Walker", "Hall", "Allen",
          "Young", "King", "Wright", "Scott", "Baker", "Nelson", "Carter", "Mitchell",
          "Campbell", "Parker", "Evans", "Collins", "O'Brien", "Sullivan", "Murphy"),
-    ),  # fmt: skip
+    ),
     "african_american": NamePool(
         8, 0.0,
         ("Jayden", "Aaliyah", "Malik", "Imani", "Darnell", "Zuri", "Marcus", "Nia", "Andre",
@@ -47,21 +48,21 @@ POOLS: dict[str, NamePool] = {
         ("Washington", "Jackson", "Robinson", "Harris", "Williams", "Brown", "Jones",
          "Freeman", "Banks", "Coleman", "Jenkins", "Brooks", "Bell", "Gaines", "Mosley",
          "Holloway", "Booker", "Dixon", "Hayes", "Tate"),
-    ),  # fmt: skip
+    ),
     "chinese": NamePool(
         6, 0.0,
         ("Wei", "Mei", "Jun", "Xinyi", "Hao", "Yuting", "Chen", "Lin", "Ming", "Jia", "Kevin",
          "Grace", "Eric", "Emily", "Jason", "Annie", "Zihan", "Ruoxi", "Yifan", "Haoran"),
         ("Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu",
          "Sun", "Ma", "Zhu", "Hu", "Guo", "Lin", "Ho", "Wong", "Chan"),
-    ),  # fmt: skip
+    ),
     "vietnamese": NamePool(
         5, 0.0,
         ("Anh", "Minh", "Linh", "Bao", "Thanh", "Quang", "Ngoc", "Huy", "Trang", "Khoa",
          "Thao", "Duc", "Vy", "Long", "Mai", "Tuan", "Phuong", "Hieu"),
         ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi",
          "Đỗ", "Ngô", "Dương", "Lý"),
-    ),  # fmt: skip
+    ),
     "filipino": NamePool(
         5, 0.0,
         ("Angelo", "Kristine", "Paolo", "Bea", "Miguel", "Andrea", "Jericho", "Czarina",
@@ -70,14 +71,14 @@ POOLS: dict[str, NamePool] = {
         ("Santos", "Reyes", "Dela Cruz", "Bautista", "Mendoza", "Garcia", "Villanueva",
          "Aquino", "Castro", "Manalo", "Pascual", "Domingo", "Soriano", "Ramos", "Tolentino",
          "Dizon"),
-    ),  # fmt: skip
+    ),
     "korean": NamePool(
         3, 0.0,
         ("Ji-woo", "Min-jun", "Seo-yeon", "Ha-eun", "Do-yun", "Ji-ho", "Soo-ah", "Eun-ji",
          "Joon", "Hana", "Daniel", "Grace"),
         ("Kim", "Lee", "Park", "Choi", "Jung", "Kang", "Cho", "Yoon", "Jang", "Lim", "Han",
          "Shin"),
-    ),  # fmt: skip
+    ),
     "south_asian": NamePool(
         7, 0.0,
         ("Aarav", "Ananya", "Vihaan", "Diya", "Arjun", "Priya", "Rohan", "Isha", "Aditya",
@@ -85,42 +86,43 @@ POOLS: dict[str, NamePool] = {
          "Amit", "Neha", "Zara", "Ayaan"),
         ("Patel", "Singh", "Sharma", "Kumar", "Gupta", "Shah", "Reddy", "Rao", "Iyer",
          "Desai", "Mehta", "Kaur", "Gill", "Sandhu", "Chowdhury", "Khan", "Joshi", "Nair"),
-    ),  # fmt: skip
+    ),
     "middle_eastern": NamePool(
         4, 0.0,
         ("Omar", "Layla", "Yusuf", "Noor", "Karim", "Amira", "Hassan", "Leila", "Tariq",
          "Yasmin", "Sami", "Mariam", "Ali", "Fatima", "Ibrahim", "Salma", "Dariush", "Shirin"),
         ("Haddad", "Khalil", "Nasser", "Saleh", "Hosseini", "Farah", "Aziz", "Mansour",
          "Rahimi", "Karimi", "Darwish", "Abboud", "Mahmoud", "Sadeghi"),
-    ),  # fmt: skip
+    ),
     "east_african": NamePool(
         2, 0.0,
         ("Abdi", "Hodan", "Yonas", "Selam", "Abebe", "Hanna", "Dawit", "Liya", "Mohamed",
          "Ifrah", "Tesfaye", "Marta"),
         ("Abdullahi", "Mohamud", "Tesfaye", "Bekele", "Haile", "Gebre", "Warsame", "Yusuf",
          "Alemu", "Tadesse"),
-    ),  # fmt: skip
+    ),
     "west_african": NamePool(
         2, 0.0,
         ("Chidi", "Adaeze", "Kwame", "Ama", "Tunde", "Folake", "Kofi", "Ngozi", "Emeka",
          "Abena", "Seun", "Chiamaka"),
         ("Okafor", "Adeyemi", "Mensah", "Owusu", "Nwosu", "Balogun", "Asante", "Eze",
          "Boateng", "Okonkwo"),
-    ),  # fmt: skip
+    ),
     "eastern_european": NamePool(
         2, 0.0,
         ("Anastasia", "Dmitri", "Katarzyna", "Mikhail", "Olena", "Pavel", "Zofia", "Andrei",
          "Irina", "Bogdan", "Natalia", "Viktor"),
         ("Kowalski", "Ivanova", "Petrov", "Novak", "Shevchenko", "Horvat", "Popescu",
          "Kuznetsov", "Wiśniewski", "Bondarenko"),
-    ),  # fmt: skip
+    ),
     "japanese": NamePool(
         2, 0.0,
         ("Haruto", "Yui", "Sota", "Hina", "Ren", "Aoi", "Kenji", "Sakura", "Takeshi", "Emi"),
         ("Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito", "Yamamoto", "Nakamura",
          "Kobayashi", "Yamada"),
-    ),  # fmt: skip
+    ),
 }
+# fmt: on
 
 # Some students go by a shorter name at school.
 NICKNAMES = {
@@ -131,8 +133,12 @@ NICKNAMES = {
     "Jose Mari": "Joma", "Daniela": "Dani", "Joaquín": "Joaco",
 }  # fmt: skip
 
-# Relatives who pick up: "Grandma Rosa", "Uncle Dev".
-RELATIVES = ("Grandma", "Grandpa", "Aunt", "Uncle", "Abuela", "Tía", "Cousin", "Neighbor")
+# Other adults who pick up now and then.
+RELATIVES = (
+    "Grandma {last}", "Grandpa {last}", "{first} {last} (aunt)", "{first} {last} (uncle)",
+    "{first} {last} (family friend)", "{first} {last} (neighbor)",
+)  # fmt: skip
+RELATIVES_ES = ("Abuela {last}", "Abuelo {last}", "Tía {last}", "Tío {last}", *RELATIVES[4:])
 
 SCHOOL_PLACES = (
     "Maple Grove", "Harbor View", "Ridgeline", "Cedar Creek", "Mission Hills", "Oak Park",

@@ -9,6 +9,7 @@ import uvicorn
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from lastbell.demo.generator import demo_signins, format_sign_ins, load_demo
 from lastbell.schools.models import School
 
 
@@ -28,8 +29,6 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         signins = []
         if not no_demo and not School.objects.exists():
-            from lastbell.demo.generator import load_demo
-
             self.stdout.write("Loading the demo district (about 1,500 students)…")
             signins = load_demo()
         worker = None
@@ -40,18 +39,9 @@ class Command(BaseCommand):
             )  # fmt: skip
         url = f"http://{host if host not in ('0.0.0.0', '::') else 'localhost'}:{port}/"  # noqa: S104
         self.stdout.write(self.style.SUCCESS(f"\nLast Bell is running at {url}"))
+        signins = signins or demo_signins()
         if signins:
-            self.stdout.write("\nDemo sign-ins:")
-            for role, email, password in signins:
-                self.stdout.write(f"  {role:<32} {email:<40} {password}")
-        else:
-            from lastbell.demo.generator import demo_signins
-
-            rows = demo_signins()
-            if rows:
-                self.stdout.write("\nDemo sign-ins:")
-                for role, email, password in rows:
-                    self.stdout.write(f"  {role:<32} {email:<40} {password}")
+            self.stdout.write("\nDemo sign-ins:\n" + format_sign_ins(signins))
         self.stdout.write("\nPress Ctrl+C to stop.\n")
         try:
             uvicorn.run("lastbell.asgi:application", host=host, port=port, lifespan="off",
