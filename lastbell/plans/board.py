@@ -267,137 +267,203 @@ def _apply_plan(row: BoardRow, layer, values, record_id, source, who, set_at_tex
     row.set_at_text = set_at_text
 
 
+def _text(field: str) -> Cast:
+    # Dates as ISO text compare correctly as strings and skip per-row conversion.
+    return Cast(field, AS_TEXT)
+
+
 def day_board(school, date: dt.date, *, homeroom_ids=None, student_ids=None) -> DayBoard:
     """Resolve the plan of every active student of `school` on `date`.
 
     `homeroom_ids` limits the board to some homerooms (a teacher's own); `student_ids` to
     some students (one child's page). The queries are the same either way.
     """
-    calendar = SchoolCalendar.for_school(school, date, date)
-    school_day = calendar.is_school_day(date)
+    boards = plan_days(school, date, date, homeroom_ids=homeroom_ids, student_ids=student_ids)
+    return boards[date]
 
-    students = Student.objects.filter(school=school).active_on(date)
+
+def plan_days(
+    school, start: dt.date, end: dt.date, *, homeroom_ids=None, student_ids=None
+) -> dict[dt.date, DayBoard]:
+    """The day board of every date from `start` to `end`, from one set of queries.
+
+    A child's coming days and a month's calendar read many days at once; the dashboard reads
+    one. Either way the number of queries does not depend on students or days.
+    """
+    calendar = SchoolCalendar.for_school(school, start, end)
+    dates = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+    school_dates = [date for date in dates if calendar.is_school_day(date)]
+
+    students = Student.objects.filter(school=school, enrolled_on__lte=end).filter(
+        Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gte=start)
+    )
     if homeroom_ids is not None:
         students = students.filter(homeroom_id__in=homeroom_ids)
     if student_ids is not None:
         students = students.filter(id__in=student_ids)
-    rows: dict[int, BoardRow] = {}
-    for sid, sis, first, preferred, last, grade, hr_id, hr_name in students.order_by(
-        "last_name", "first_name", "id"
-    ).values_list(
-        "id", "sis_id", "first_name", "preferred_name", "last_name", "grade",
-        "homeroom_id", "homeroom__name",
-    ):  # fmt: skip
-        rows[sid] = BoardRow(sid, sis, preferred or first, last, grade, hr_id, hr_name or "")
-    reason = "" if school_day else calendar.why_not(date)
-    if not school_day or not rows:
-        return DayBoard(school, date, school_day, reason, list(rows.values()))
-
-    in_school = Q(student__school=school)
-    of_default = Q(default__student__school=school)
-    if student_ids is not None:
-        in_school &= Q(student_id__in=student_ids)
-        of_default &= Q(default__student_id__in=student_ids)
-    weekday = calendar.plan_weekday(date)
-    day_bit = weekdays.bit(weekday)
-    resolved: set[int] = set()
-
-    # 1. Absence: always wins; an early departure with a time becomes an early dismissal.
-    for sid, aid, kind, excused, departs_at, note, source, first, last, email, at in (
-        Absence.objects.filter(in_school, date=date).annotate(at_text=Cast("created_at", AS_TEXT)).values_list(
-            "student_id", "id", "kind", "excused", "departs_at", "reason", "source",
-            "recorded_by__first_name", "recorded_by__last_name", "recorded_by__email",
-            "at_text",
-        )
-    ):  # fmt: skip
-        row = rows.get(sid)
-        if row is None:
-            continue
-        row.layer = Layer.ABSENCE
-        row.record_id = aid
-        row.excused = excused
-        row.source = source
-        row.who = (first, last, email)
-        row.set_at_text = at
-        if kind == Absence.Kind.EARLY_DEPARTURE:
-            row.plan_type = PlanType.EARLY_DISMISSAL
-            row.time = departs_at
-            row.note = note
-        else:
-            row.plan_type = PlanType.ABSENCE
-            row.note = note
-        resolved.add(sid)
-
-    # 2. Change covering the date; of overlapping changes the one entered last wins.
-    changes = (
-        PlanChange.objects.filter(in_school, starts_on__lte=date, ends_on__gte=date)
-        .filter(cancelled_at__isnull=True)
-        .alias(on_day=F("weekdays").bitand(day_bit))
-        .filter(on_day__gt=0)
-        .annotate(at_text=Cast("created_at", AS_TEXT))
-        .order_by("created_at", "id")
-        .values_list("student_id", "id", "source", *_WHO, "at_text", *_PLAN)
-    )
-    for sid, cid, source, first, last, email, at, *plan in changes:
-        row = rows.get(sid)
-        if row is None or sid in resolved:
-            continue
-        _apply_plan(row, Layer.CHANGE, plan, cid, source, (first, last, email), at)
-    resolved.update(row.student_id for row in rows.values() if row.layer == Layer.CHANGE)
-
-    # 3. Program meeting that weekday, on one of the student's chosen days, inside both ranges.
-    enrollments = (
-        Enrollment.objects.filter(in_school)
-        .in_effect_on(date)
-        .filter(program__starts_on__lte=date, program__ends_on__gte=date)
-        .alias(
-            on_day=F("weekdays").bitand(day_bit),
-            meets=F("program__weekdays").bitand(day_bit),
-        )
-        .filter(on_day__gt=0, meets__gt=0)
-        .annotate(at_text=Cast("created_at", AS_TEXT))
-        .order_by("created_at", "id")
+    roster = list(
+        students.annotate(since=_text("enrolled_on"), until=_text("withdrawn_on"))
+        .order_by("last_name", "first_name", "id")
         .values_list(
-            "student_id", "id", "source", *_WHO, "at_text",
-            "program_id", "program__name", "program__end_time",
+            "id", "sis_id", "first_name", "preferred_name", "last_name", "grade",
+            "homeroom_id", "homeroom__name", "since", "until",
         )
     )  # fmt: skip
-    for sid, eid, source, first, last, email, at, program_id, program_name, end in enrollments:
-        row = rows.get(sid)
-        if row is None or sid in resolved:
-            continue
-        row.plan_type = PlanType.PROGRAM
-        row.layer = Layer.PROGRAM
-        row.record_id = eid
-        row.program_id = program_id
-        row.program_name = program_name
-        row.time = end
-        row.source = source
-        row.who = (first, last, email)
-        row.set_at_text = at
-    resolved.update(row.student_id for row in rows.values() if row.layer == Layer.PROGRAM)
 
-    # 4. Long-term default for this weekday, from the version in effect on the date.
-    defaults = (
-        DefaultDay.objects.filter(
-            of_default,
-            weekday=weekday,
-            default__starts_on__lte=date,
-            default__cancelled_at__isnull=True,
-        )
-        .filter(Q(default__ends_on__isnull=True) | Q(default__ends_on__gte=date))
-        .annotate(at_text=Cast("default__created_at", AS_TEXT))
-        .order_by("default__starts_on", "default_id")
-        .values_list(
-            "default__student_id", "default_id", "default__source",
-            "default__set_by__first_name", "default__set_by__last_name",
-            "default__set_by__email", "at_text", *_PLAN,
-        )
-    )  # fmt: skip
-    for sid, did, source, first, last, email, at, *plan in defaults:
-        row = rows.get(sid)
-        if row is None or sid in resolved:
-            continue
-        _apply_plan(row, Layer.DEFAULT, plan, did, source, (first, last, email), at)
+    layers = _Layers(school, school_dates, calendar, student_ids) if roster else None
+    open_days = set(school_dates)
+    boards = {}
+    for date in dates:
+        iso = date.isoformat()
+        rows = [
+            BoardRow(sid, sis, preferred or first, last, grade, hr_id, hr_name or "")
+            for sid, sis, first, preferred, last, grade, hr_id, hr_name, since, until in roster
+            if since <= iso and (until is None or until >= iso)
+        ]
+        school_day = date in open_days
+        if school_day and layers is not None:
+            layers.resolve(date, rows)
+        reason = "" if school_day else calendar.why_not(date)
+        boards[date] = DayBoard(school, date, school_day, reason, rows)
+    return boards
 
-    return DayBoard(school, date, school_day, reason, list(rows.values()))
+
+class _Layers:
+    """The absences, changes, enrollments and defaults of a span, fetched once."""
+
+    def __init__(self, school, school_dates, calendar, student_ids):
+        self.calendar = calendar
+        if not school_dates:
+            self.absences = self.changes = self.enrollments = self.defaults = []
+            return
+        first, last = school_dates[0], school_dates[-1]
+        one_day = first == last
+        in_school = Q(student__school=school)
+        of_default = Q(default__student__school=school)
+        if student_ids is not None:
+            in_school &= Q(student_id__in=student_ids)
+            of_default &= Q(default__student_id__in=student_ids)
+
+        self.absences = list(
+            Absence.objects.filter(in_school, date__gte=first, date__lte=last)
+            .annotate(day=_text("date"), at_text=_text("created_at"))
+            .values_list(
+                "day", "student_id", "id", "kind", "excused", "departs_at", "reason",
+                "source", "recorded_by__first_name", "recorded_by__last_name",
+                "recorded_by__email", "at_text",
+            )
+        )  # fmt: skip
+
+        changes = PlanChange.objects.filter(
+            in_school, starts_on__lte=last, ends_on__gte=first, cancelled_at__isnull=True
+        )
+        enrollments = (
+            Enrollment.objects.filter(in_school, starts_on__lte=last)
+            .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=first))
+            .filter(program__starts_on__lte=last, program__ends_on__gte=first)
+        )
+        defaults = DefaultDay.objects.filter(
+            of_default, default__starts_on__lte=last, default__cancelled_at__isnull=True
+        ).filter(Q(default__ends_on__isnull=True) | Q(default__ends_on__gte=first))
+        if one_day:
+            # One date (the dashboard): let the database drop other weekdays' rows too.
+            day_bit = weekdays.bit(calendar.plan_weekday(first))
+            changes = changes.alias(on_day=F("weekdays").bitand(day_bit)).filter(on_day__gt=0)
+            enrollments = enrollments.alias(
+                on_day=F("weekdays").bitand(day_bit), meets=F("program__weekdays").bitand(day_bit)
+            ).filter(on_day__gt=0, meets__gt=0)
+            defaults = defaults.filter(weekday=calendar.plan_weekday(first))
+
+        self.changes = list(
+            changes.annotate(at_text=_text("created_at"), since=_text("starts_on"),
+                             until=_text("ends_on"))
+            .order_by("created_at", "id")
+            .values_list("since", "until", "weekdays", "student_id", "id", "source", *_WHO,
+                         "at_text", *_PLAN)
+        )  # fmt: skip
+        self.enrollments = list(
+            enrollments.annotate(
+                at_text=_text("created_at"), since=_text("starts_on"), until=_text("ends_on"),
+                p_since=_text("program__starts_on"), p_until=_text("program__ends_on"),
+            )
+            .order_by("created_at", "id")
+            .values_list(
+                "since", "until", "weekdays", "p_since", "p_until", "program__weekdays",
+                "student_id", "id", "source", *_WHO, "at_text",
+                "program_id", "program__name", "program__end_time",
+            )
+        )  # fmt: skip
+        self.defaults = list(
+            defaults.annotate(
+                at_text=_text("default__created_at"), since=_text("default__starts_on"),
+                until=_text("default__ends_on"),
+            )
+            .order_by("default__starts_on", "default_id")
+            .values_list(
+                "weekday", "since", "until", "default__student_id", "default_id",
+                "default__source", "default__set_by__first_name",
+                "default__set_by__last_name", "default__set_by__email", "at_text", *_PLAN,
+            )
+        )  # fmt: skip
+
+    def resolve(self, date: dt.date, rows: list[BoardRow]):
+        """Give each row its plan for `date`: the precedence of DESIGN.md §2, in one place."""
+        iso = date.isoformat()
+        weekday = self.calendar.plan_weekday(date)
+        day_bit = weekdays.bit(weekday)
+
+        absent = {rec[1]: rec for rec in self.absences if rec[0] == iso}
+        # Later entries overwrite earlier ones: of overlapping changes the newest wins.
+        change_for = {
+            rec[3]: rec for rec in self.changes if rec[0] <= iso <= rec[1] and rec[2] & day_bit
+        }
+        program_for = {
+            rec[6]: rec
+            for rec in self.enrollments
+            if rec[0] <= iso and (rec[1] is None or rec[1] >= iso)
+            and rec[3] <= iso <= rec[4] and rec[2] & day_bit and rec[5] & day_bit
+        }  # fmt: skip
+        default_for = {
+            rec[3]: rec
+            for rec in self.defaults
+            if rec[0] == weekday and rec[1] <= iso and (rec[2] is None or rec[2] >= iso)
+        }
+
+        for row in rows:
+            sid = row.student_id
+            if (rec := absent.get(sid)) is not None:
+                # 1. Absence always wins; an early departure with a time is an early dismissal.
+                _, _, aid, kind, excused, departs_at, note, source, *who, at = rec
+                row.layer = Layer.ABSENCE
+                row.record_id = aid
+                row.excused = excused
+                row.source = source
+                row.who = tuple(who)
+                row.set_at_text = at
+                row.note = note
+                if kind == Absence.Kind.EARLY_DEPARTURE:
+                    row.plan_type = PlanType.EARLY_DISMISSAL
+                    row.time = departs_at
+                else:
+                    row.plan_type = PlanType.ABSENCE
+            elif (rec := change_for.get(sid)) is not None:
+                # 2. A change covering the date.
+                _, _, _, _, cid, source, first, last, email, at, *plan = rec
+                _apply_plan(row, Layer.CHANGE, plan, cid, source, (first, last, email), at)
+            elif (rec := program_for.get(sid)) is not None:
+                # 3. A program meeting that weekday on one of the student's chosen days.
+                *_, eid, source, first, last, email, at, program_id, name, end = rec
+                row.plan_type = PlanType.PROGRAM
+                row.layer = Layer.PROGRAM
+                row.record_id = eid
+                row.program_id = program_id
+                row.program_name = name
+                row.time = end
+                row.source = source
+                row.who = (first, last, email)
+                row.set_at_text = at
+            elif (rec := default_for.get(sid)) is not None:
+                # 4. The long-term default for this weekday, from the version in effect.
+                _, _, _, _, did, source, first, last, email, at, *plan = rec
+                _apply_plan(row, Layer.DEFAULT, plan, did, source, (first, last, email), at)
+            # otherwise: missing

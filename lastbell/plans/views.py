@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from lastbell.accounts.access import SchoolAccess, school_access, schools_for
 from lastbell.attendance.models import Absence
 from lastbell.plans import services
-from lastbell.plans.board import EXPORT_HEADER, day_board
+from lastbell.plans.board import EXPORT_HEADER, day_board, plan_days
 from lastbell.plans.forms import BoardFilterForm, ChangeForm, DefaultStartForm, PlanForm
 from lastbell.plans.models import LongTermDefault, PlanChange
 from lastbell.schools.models import WEEKDAY_NAMES
@@ -162,17 +162,14 @@ def _student_url(page, student, date=None):
 def student(request, school_id, student_id):
     page = SchoolPage(request, school_id)
     pupil = _student_or_404(page, student_id)
-    # The coming school days, each from the day board (the only place plans resolve).
-    upcoming = []
-    day = page.date
-    for _ in range(21):
-        board = day_board(page.school, day, student_ids=[pupil.id])
-        if board.is_school_day and board.rows:
-            upcoming.append((day, board.rows[0]))
-        if len(upcoming) == 10:
-            break
-        day += dt.timedelta(days=1)
-    today_board = day_board(page.school, page.date, student_ids=[pupil.id])
+    # The chosen day and the school days of the next three weeks, in one pass of the board.
+    boards = plan_days(page.school, page.date, page.date + dt.timedelta(days=20),
+                       student_ids=[pupil.id])
+    upcoming = [
+        (day, board.rows[0]) for day, board in boards.items()
+        if board.is_school_day and board.rows
+    ][:10]
+    today_board = boards[page.date]
     row = today_board.rows[0] if today_board.rows else None
     defaults = (
         LongTermDefault.objects.filter(student=pupil, cancelled_at__isnull=True)
