@@ -118,6 +118,10 @@ def default_end(*, student, last_day: dt.date, actor, via=Via.WEB) -> LongTermDe
 
     The version in effect on `last_day` ends then; versions that start later are cancelled.
     """
+    if last_day < student.school.today() - dt.timedelta(days=1):
+        raise validation_error(
+            {"last_day": "A default can end yesterday at the earliest; past days keep their plan."}
+        )
     ended = None
     with transaction.atomic():
         versions = (
@@ -212,7 +216,9 @@ def change_cancel(*, change: PlanChange, actor, via=Via.WEB) -> PlanChange:
             change.save(update_fields=["cancelled_at", "cancelled_by"])
         audit_record(
             action="plan.change.cancelled", actor=actor, target=change, school=school,
-            student=change.student, before=before, after=None, via=via,
+            student=change.student, before=before, via=via,
+            # A change that already began keeps its past days: the log shows what is left.
+            after=None if change.cancelled_at else _change_snapshot(change),
             label=f"Change for {change.student.full_name}, {change.span_label}",
         )  # fmt: skip
     return change
@@ -264,6 +270,8 @@ def enrollment_create(
             f"{program.name} runs {program.starts_on:%b %-d} – {program.ends_on:%b %-d, %Y}; "
             "choose dates inside that."
         )
+    elif starts_on < program.school.today():
+        errors["starts_on"] = "An enrollment can start today or later; past days keep their plan."
     if errors:
         raise validation_error(errors)
     with transaction.atomic():
@@ -305,6 +313,11 @@ def enrollment_create(
 
 
 def enrollment_end(*, enrollment: Enrollment, last_day: dt.date, actor, via=Via.WEB):
+    if last_day < enrollment.program.school.today() - dt.timedelta(days=1):
+        raise validation_error(
+            {"last_day": "An enrollment can end yesterday at the earliest; "
+                         "past days keep their plan."}
+        )  # fmt: skip
     with transaction.atomic():
         enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
         if enrollment.ends_on is not None and enrollment.ends_on <= last_day:
@@ -312,16 +325,16 @@ def enrollment_end(*, enrollment: Enrollment, last_day: dt.date, actor, via=Via.
         before = {"ends_on": enrollment.ends_on.isoformat() if enrollment.ends_on else None}
         # An enrollment that had not started yet simply ends before it begins.
         enrollment.ends_on = max(last_day, enrollment.starts_on)
-        if last_day < enrollment.starts_on:
-            enrollment.delete()
-            after = None
-        else:
+        starts_later = last_day < enrollment.starts_on
+        if not starts_later:
             enrollment.save(update_fields=["ends_on"])
-            after = {"ends_on": enrollment.ends_on.isoformat()}
+        # Written before a removal, so that the event still names the enrollment's id.
         audit_record(
             action="program.enrollment.ended", actor=actor, target=enrollment,
             school=enrollment.program.school, student=enrollment.student, before=before,
-            after=after, via=via,
+            after=None if starts_later else {"ends_on": enrollment.ends_on.isoformat()}, via=via,
             label=f"{enrollment.student.full_name} in {enrollment.program.name}",
         )  # fmt: skip
+        if starts_later:
+            enrollment.delete()
     return enrollment

@@ -2,8 +2,9 @@
 
 Each example builds a few students with random absences, changes, program enrollments and
 default versions around one date (rows written straight with the ORM, because the services
-refuse past dates), then compares every row of `day_board()` with `expected_plan()`, which
-reads the rules for one student at a time from the specs the data was built from.
+refuse past dates), then compares every row of `day_board()` for that date, and of
+`plan_days()` for the week around it, with `expected_plan()`, which reads the rules for one
+student at a time from the specs the data was built from.
 """
 
 import datetime as dt
@@ -19,7 +20,7 @@ from lastbell import testing
 from lastbell.attendance.models import Absence
 from lastbell.people.models import Student
 from lastbell.plans import weekdays
-from lastbell.plans.board import day_board
+from lastbell.plans.board import day_board, plan_days
 from lastbell.plans.models import (
     SETTABLE_TYPES,
     DefaultDay,
@@ -38,6 +39,7 @@ TERM = (dt.date(2026, 8, 17), dt.date(2027, 6, 11))
 TERM_WEEKDAYS = [dt.date(2026, 8, 17) + dt.timedelta(days=n) for n in range(12) if n % 7 < 5]
 EARLIEST = dt.date(2026, 8, 7)
 LATEST = dt.date(2026, 8, 30)
+SATURDAY = dt.date(2026, 8, 22)
 ENTERED = dt.datetime(2026, 8, 1, 8, 0, tzinfo=dt.UTC)
 
 
@@ -122,6 +124,7 @@ class StudentSpec:
 class Scenario:
     date: dt.date
     calendar_kind: str | None
+    follows_weekday: int | None
     programs: list[ProgramSpec]
     students: list[StudentSpec]
     homeroom_filter: list[int] | None
@@ -249,6 +252,7 @@ def students(draw, program_count: int) -> StudentSpec:
 # Mostly school days, where the layers matter; sometimes any date around the term's start.
 dates = weighted((3, st.sampled_from(TERM_WEEKDAYS)), (1, st.dates(EARLIEST, LATEST)))
 calendar_kinds = st.sampled_from([*[None] * 6, *CalendarDay.Kind.values])
+follows = st.one_of(st.none(), st.integers(0, 4))
 program_lists = st.lists(programs, min_size=1, max_size=2)
 STUDENT_LISTS = {count: st.lists(students(count), min_size=3, max_size=6) for count in (1, 2)}
 homeroom_filters = st.sampled_from([*[None] * 6, [0], [0, 1], []])
@@ -338,17 +342,22 @@ def aim_at(draw, scenario_programs, pupil: StudentSpec, aim, weekday: int):
 def scenarios(draw) -> Scenario:
     date = draw(dates)
     calendar_kind = draw(calendar_kinds)
+    # An extra school day on a weekend may run a weekday's plans ("Saturday follows Monday").
+    follows_weekday = None
+    if calendar_kind == CalendarDay.Kind.EXTRA_SCHOOL_DAY and date.weekday() >= 5:
+        follows_weekday = draw(follows)
     program_specs = draw(program_lists)
     pupils = draw(STUDENT_LISTS[len(program_specs)])
+    weekday = date.weekday() if follows_weekday is None else follows_weekday
     for pupil in pupils:
         for _ in range(2):
-            aim_at(draw, program_specs, pupil, draw(aims), date.weekday())
+            aim_at(draw, program_specs, pupil, draw(aims), weekday)
     # Changes are entered in a random order that need not follow the order of their ids.
     all_changes = [change for pupil in pupils for change in pupil.changes]
     for rank, change in enumerate(draw(st.permutations(all_changes))):
         change.entered = rank
     homeroom_filter = draw(homeroom_filters)
-    return Scenario(date, calendar_kind, program_specs, pupils, homeroom_filter)
+    return Scenario(date, calendar_kind, follows_weekday, program_specs, pupils, homeroom_filter)
 
 
 # The rules, one student at a time ----------------------------------------------------------
@@ -358,55 +367,65 @@ def on(date: dt.date, offset: int | None) -> dt.date | None:
     return None if offset is None else date + dt.timedelta(days=offset)
 
 
-def is_school_day(scenario: Scenario) -> bool:
-    date, kind = scenario.date, scenario.calendar_kind
+def is_school_day(scenario: Scenario, day: dt.date) -> bool:
+    kind = scenario.calendar_kind if day == scenario.date else None
     if kind in (CalendarDay.Kind.HOLIDAY, CalendarDay.Kind.CLOSURE):
         return False
     if kind == CalendarDay.Kind.EXTRA_SCHOOL_DAY:
         return True
-    return TERM[0] <= date <= TERM[1] and date.weekday() < 5
+    return TERM[0] <= day <= TERM[1] and day.weekday() < 5
 
 
-def is_counted(scenario: Scenario, pupil: StudentSpec) -> bool:
+def plan_weekday(scenario: Scenario, day: dt.date) -> int:
+    """The weekday whose plans apply: the day's own, or the one a make-up day follows."""
+    if day == scenario.date and scenario.follows_weekday is not None:
+        return scenario.follows_weekday
+    return day.weekday()
+
+
+def is_counted(scenario: Scenario, pupil: StudentSpec, day: dt.date) -> bool:
     date = scenario.date
-    if on(date, pupil.enrolled) > date:
+    if on(date, pupil.enrolled) > day:
         return False
-    if pupil.withdrawn is not None and on(date, pupil.withdrawn) < date:
+    if pupil.withdrawn is not None and on(date, pupil.withdrawn) < day:
         return False
     hr_filter = scenario.homeroom_filter
     return hr_filter is None or (pupil.homeroom is not None and pupil.homeroom in hr_filter)
 
 
-def expected_plan(scenario: Scenario, pupil: StudentSpec):
-    """(plan type, layer, ids of the records that may decide) for one student on the date."""
+def expected_plan(scenario: Scenario, pupil: StudentSpec, day: dt.date):
+    """(plan type, layer, ids of the records that may decide) for one student on `day`.
+
+    The records lie at offsets from the scenario's date; `day` may be any date near it.
+    """
     date = scenario.date
-    weekday = date.weekday()
-    if not is_school_day(scenario):
+    weekday = plan_weekday(scenario, day)
+    if not is_school_day(scenario, day):
         return None, None, {None}
 
     # 1. An absence always wins; an early departure is an early dismissal.
-    if pupil.absence is not None:
+    if pupil.absence is not None and day == date:
         kind = PlanType.EARLY_DISMISSAL if pupil.absence.early_departure else PlanType.ABSENCE
         return kind, Layer.ABSENCE, {pupil.absence.pk}
 
-    # 2. The change entered last among those that cover the date.
+    # 2. The change entered last among those that cover the day.
     in_force = [
         change for change in pupil.changes
         if not change.cancelled
-        and on(date, change.starts) <= date <= on(date, change.starts + change.length)
+        and on(date, change.starts) <= day <= on(date, change.starts + change.length)
         and weekday in weekdays.days_of(change.mask)
     ]  # fmt: skip
     if in_force:
         newest = max(in_force, key=lambda change: change.entered)
         return newest.plan.plan_type, Layer.CHANGE, {newest.pk}
 
-    # 3. A program that meets today, on one of the student's chosen days, inside both ranges.
+    # 3. A program that meets that day, on one of the student's chosen days, inside both ranges.
     attending = set()
     for enrollment in pupil.enrollments:
         program = scenario.programs[enrollment.program]
-        program_runs = on(date, program.starts) <= date <= on(date, program.starts + program.length)
-        enrolled = on(date, enrollment.starts) <= date and (
-            enrollment.length is None or date <= on(date, enrollment.starts + enrollment.length)
+        program_runs = on(date, program.starts) <= day <= on(date, program.starts + program.length)
+        enrolled = on(date, enrollment.starts) <= day and (
+            enrollment.length is None or day <= on(date, enrollment.starts + enrollment.length)
         )
         if (
             program_runs and enrolled
@@ -422,8 +441,8 @@ def expected_plan(scenario: Scenario, pupil: StudentSpec):
     for version in pupil.versions:
         in_effect = (
             not version.cancelled
-            and on(date, version.starts) <= date
-            and (version.ends is None or date <= on(date, version.ends))
+            and on(date, version.starts) <= day
+            and (version.ends is None or day <= on(date, version.ends))
         )
         if in_effect:
             if weekday in version.days:
@@ -434,8 +453,8 @@ def expected_plan(scenario: Scenario, pupil: StudentSpec):
     return None, None, {None}
 
 
-def every_layer(calendar_kind: str | None = None) -> Scenario:
-    """A fixed example that reaches every layer, run before the random ones."""
+def every_layer(calendar_kind=None, date=TERM_WEEKDAYS[2], follows_weekday=None) -> Scenario:
+    """A fixed example that reaches every layer on a Wednesday, run before the random ones."""
     bus, walk = Plan(PlanType.BUS, route=1), Plan(PlanType.WALK)
     early = Plan(PlanType.EARLY_DISMISSAL, dismiss_at=dt.time(12, 15))
 
@@ -462,8 +481,9 @@ def every_layer(calendar_kind: str | None = None) -> Scenario:
         ChangeSpec(0, 0, weekdays.bit(2), False, early, entered=1),
     ]
     return Scenario(
-        date=TERM_WEEKDAYS[2],
+        date=date,
         calendar_kind=calendar_kind,
+        follows_weekday=follows_weekday,
         programs=[ProgramSpec(weekdays.SCHOOL_WEEK, -10, 40, dt.time(17, 30))],
         students=[
             pupil(absence=AbsenceSpec(True, False, dt.time(10, 30)),
@@ -506,7 +526,8 @@ def build(scenario: Scenario, school, homerooms, routes):
     if scenario.calendar_kind:
         CalendarDay.objects.create(
             school=school, date=date, kind=scenario.calendar_kind,
-            dismissal_time=dt.time(12, 30), note="Test day",
+            follows_weekday=scenario.follows_weekday, dismissal_time=dt.time(12, 30),
+            note="Test day",
         )  # fmt: skip
     program_rows = _stored(Program, scenario.programs, [
         Program(
@@ -584,8 +605,29 @@ def places(school, other_school):
     return school, homerooms, routes
 
 
+def compare(scenario: Scenario, day: dt.date, board, seen: Counter):
+    """Every row of the board for `day` against the rules, one student at a time."""
+    school_day = is_school_day(scenario, day)
+    assert board.is_school_day is school_day, day
+    # A day without school says why; a school day says nothing of the kind.
+    assert (board.no_school_reason == "") is school_day, day
+    counted = {p.pk: p for p in scenario.students if is_counted(scenario, p, day)}
+    assert {row.student_id for row in board.rows} == set(counted), day
+    missing_rows = 0
+    for row in board.rows:
+        kind, layer, record_ids = expected_plan(scenario, counted[row.student_id], day)
+        assert (row.plan_type, row.layer) == (kind, layer), (day, row)
+        assert row.record_id in record_ids, (day, row)
+        missing_rows += kind is None
+        seen[layer] += 1
+    assert board.missing_count == (missing_rows if school_day else 0), day
+    if not school_day:
+        seen["no school day"] += 1
+
+
 @pytest.mark.django_db
 def test_it_resolves_every_student_as_the_rules_say(places):
+    """day_board for the scenario's date, and plan_days for the days around it."""
     school, homerooms, routes = places
     seen = Counter()
 
@@ -595,29 +637,19 @@ def test_it_resolves_every_student_as_the_rules_say(places):
     @given(scenarios())
     @example(every_layer())
     @example(every_layer(CalendarDay.Kind.HOLIDAY))
+    @example(every_layer(CalendarDay.Kind.EXTRA_SCHOOL_DAY, SATURDAY, follows_weekday=2))
     def check(scenario: Scenario):
         with transaction.atomic():
             build(scenario, school, homerooms, routes)
             hr_filter = scenario.homeroom_filter
-            board = day_board(
-                school, scenario.date,
-                homeroom_ids=None if hr_filter is None else [homerooms[n].pk for n in hr_filter],
-            )  # fmt: skip
+            rooms = None if hr_filter is None else [homerooms[n].pk for n in hr_filter]
+            date, week = scenario.date, dt.timedelta(days=3)
 
-            school_day = is_school_day(scenario)
-            assert board.is_school_day is school_day
-            counted = {p.pk: p for p in scenario.students if is_counted(scenario, p)}
-            assert {row.student_id for row in board.rows} == set(counted)
-            missing_rows = 0
-            for row in board.rows:
-                kind, layer, record_ids = expected_plan(scenario, counted[row.student_id])
-                assert (row.plan_type, row.layer) == (kind, layer), row
-                assert row.record_id in record_ids, row
-                missing_rows += kind is None
-                seen[layer] += 1
-            assert board.missing_count == (missing_rows if school_day else 0)
-            if not school_day:
-                seen["no school day"] += 1
+            compare(scenario, date, day_board(school, date, homeroom_ids=rooms), seen)
+            span = plan_days(school, date - week, date + week, homeroom_ids=rooms)
+            assert list(span) == [date + dt.timedelta(days=n) for n in range(-3, 4)]
+            for day, board in span.items():
+                compare(scenario, day, board, seen)
             transaction.set_rollback(True)
 
     check()
