@@ -15,7 +15,14 @@ def audit_record(
     if not connection.in_atomic_block:
         raise NotInTransaction("An audit event must be written in the change's transaction.")
     if district is None:
-        district = school.district if school is not None else target.district
+        from lastbell.schools.models import District
+
+        if school is not None:
+            district = school.district
+        elif isinstance(target, District):
+            district = target
+        else:
+            district = target.district
     actor_label = (str(actor) if actor is not None else "") or (
         "Import" if via == Via.IMPORT else "System"
     )

@@ -174,7 +174,7 @@ def change_create(
         errors["starts_on"] = "A change can't start in the past."
     elif (ends_on - starts_on).days > 366:
         errors["ends_on"] = "A change can last a year at most; set a long-term default instead."
-    if not weekday_mask:
+    if not weekday_mask or weekday_mask & ~weekdays.ALL_DAYS:
         errors["weekdays"] = "Choose at least one weekday."
     elif not errors and not any(
         change.covers(starts_on + dt.timedelta(days=n))

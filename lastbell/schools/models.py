@@ -142,15 +142,18 @@ class CalendarDay(models.Model):
 class SchoolCalendar:
     """Which dates are school days at a school, for a span, from two queries."""
 
-    def __init__(self, terms, days):
+    def __init__(self, terms, days, open_weekdays=range(5)):
         self.terms = [(t.starts_on, t.ends_on) for t in terms]
         self.days = {d.date: d for d in days}
+        self.open_weekdays = set(open_weekdays)
 
     @classmethod
     def for_school(cls, school, start: dt.date, end: dt.date) -> "SchoolCalendar":
         terms = school.terms.filter(starts_on__lte=end, ends_on__gte=start)
         days = school.calendar_days.filter(date__gte=start, date__lte=end)
-        return cls(list(terms), list(days))
+        # A weekday without a dismissal time is not a school day (a four-day week).
+        open_weekdays = {d for d in range(7) if school.regular_dismissal(d) is not None}
+        return cls(list(terms), list(days), open_weekdays)
 
     def day(self, date: dt.date) -> CalendarDay | None:
         return self.days.get(date)
@@ -163,7 +166,7 @@ class SchoolCalendar:
             if day.kind == CalendarDay.Kind.EXTRA_SCHOOL_DAY:
                 return True
         in_term = any(start <= date <= end for start, end in self.terms)
-        return in_term and date.weekday() < 5
+        return in_term and date.weekday() in self.open_weekdays
 
     def plan_weekday(self, date: dt.date) -> int:
         """The weekday whose plans apply: its own, or the one a make-up day follows."""
@@ -178,8 +181,10 @@ class SchoolCalendar:
         if day is not None and day.kind in CalendarDay.NO_SCHOOL:
             label = day.note or day.get_kind_display()
             return f"No school: {label}."
-        if date.weekday() >= 5:
+        if date.weekday() >= 5 and date.weekday() not in self.open_weekdays:
             return "No school: weekend."
+        if date.weekday() not in self.open_weekdays:
+            return f"No school: the school does not meet on {WEEKDAY_NAMES[date.weekday()]}s."
         return "No school: this date is outside the school year."
 
 

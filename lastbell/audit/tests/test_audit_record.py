@@ -69,3 +69,13 @@ def test_it_names_a_change_made_by_no_person(school, via, label):
         )
 
     assert (event.actor, event.actor_label) == (None, label)
+
+
+def test_it_records_an_event_about_a_district(district, district_admin):
+    from django.db import transaction
+
+    from lastbell.audit.services import audit_record
+
+    with transaction.atomic():
+        event = audit_record(action="district.updated", actor=district_admin, target=district)
+    assert event.district == district and event.school is None

@@ -233,3 +233,17 @@ def test_it_refuses_to_remove_a_change_that_is_over(on_school_day, time_machine,
     change.refresh_from_db()
     assert (change.ends_on, change.cancelled_at) == (NOV_18, None)
     assert AuditEvent.objects.count() == 1
+
+
+def test_it_refuses_a_weekday_mask_beyond_sunday(student, staff, on_school_day):
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    from lastbell.plans.models import PlanChange
+    from lastbell.plans.services import PlanSpec, change_create
+
+    with pytest.raises(ValidationError) as refused:
+        change_create(student=student, starts_on=on_school_day, ends_on=on_school_day,
+                      plan=PlanSpec("walk"), actor=staff, weekday_mask=1 << 9)
+    assert "Choose at least one weekday." in refused.value.messages
+    assert not PlanChange.objects.exists()

@@ -162,3 +162,14 @@ def test_it_knows_today_in_the_schools_own_timezone(time_machine, district, utc,
 
     assert los_angeles.today() == pacific
     assert new_zealand.today() == auckland
+
+
+def test_it_has_no_school_on_a_weekday_without_a_dismissal_time(db):
+    from lastbell.testing import make_district, make_school
+
+    school = make_school(make_district(), dismissal_fri=None)  # a four-day week
+    friday, thursday = dt.date(2026, 11, 20), dt.date(2026, 11, 19)
+    calendar = SchoolCalendar.for_school(school, thursday, friday)
+    assert calendar.is_school_day(thursday)
+    assert not calendar.is_school_day(friday)
+    assert calendar.why_not(friday) == "No school: the school does not meet on Fridays."
