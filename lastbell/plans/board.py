@@ -8,6 +8,7 @@ whatever the number of students, with plain values so that 5,000 students stay c
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from django.db.models import CharField, F, Q
 from django.db.models.functions import Cast
@@ -398,13 +399,15 @@ class _Layers:
                 at_text=_text("default__created_at"), since=_text("default__starts_on"),
                 until=_text("default__ends_on"),
             )
-            .order_by("default__starts_on", "default_id")
+            .order_by()
             .values_list(
                 "weekday", "since", "until", "default__student_id", "default_id",
                 "default__source", "default__set_by__first_name",
                 "default__set_by__last_name", "default__set_by__email", "at_text", *_PLAN,
             )
         )  # fmt: skip
+        # The newest version wins should two overlap; sorting here is cheaper than in SQL.
+        self.defaults.sort(key=itemgetter(1, 4))
 
     def resolve(self, date: dt.date, rows: list[BoardRow]):
         """Give each row its plan for `date`: the precedence of DESIGN.md §2, in one place."""

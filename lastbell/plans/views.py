@@ -2,6 +2,7 @@
 
 import csv
 import datetime as dt
+import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -343,17 +344,19 @@ def _safe_cell(value: str) -> str:
 def export(request, school_id):
     page = SchoolPage(request, school_id)
     board = page.board()
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"{page.school.name} plans {page.date.isoformat()}.csv"
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    response.write("\ufeff")  # so Excel reads UTF-8 names correctly
-    writer = csv.writer(response)
+    # Built in memory and handed over once: writing row by row into the response re-reads
+    # its charset for every row.
+    out = io.StringIO()
+    out.write("\ufeff")  # so Excel reads UTF-8 names correctly
+    writer = csv.writer(out)
     writer.writerow(["Date", *EXPORT_HEADER])
     day = page.date.isoformat()
     if not board.is_school_day:
         writer.writerow([day, board.no_school_reason])
-        return response
-    tz = page.school.tz
-    for row in board.rows:
-        writer.writerow([day, *(_safe_cell(v) for v in row.export_values(tz))])
+    else:
+        tz = page.school.tz
+        writer.writerows([day, *map(_safe_cell, row.export_values(tz))] for row in board.rows)
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
