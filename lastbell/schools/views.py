@@ -107,16 +107,46 @@ def settings(request, school_id):
     return _render_settings(request, page)
 
 
+def _settings_add(request, school_id, *, form_class, form_key, save, anchor, done):
+    """Add a calendar entry, a term or a bus route from its form on the Settings tab."""
+    page = _settings_page(request, school_id)
+    form = form_class(request.POST, school=page.school)
+    if not form.is_valid():
+        return _render_settings(request, page, 400, **{form_key: form})
+    saved = save(form.save(commit=False), actor=request.user)
+    messages.success(request, done(saved))
+    return redirect(reverse("schools:settings", args=[page.school.id]) + anchor)
+
+
 @login_required
 @require_POST
 def calendar_day_add(request, school_id):
-    page = _settings_page(request, school_id)
-    form = CalendarDayForm(request.POST, school=page.school)
-    if form.is_valid():
-        day = services.calendar_day_save(day=form.save(commit=False), actor=request.user)
-        messages.success(request, f"{day.date:%A, %B %-d} is now: {day.get_kind_display()}.")
-        return redirect(reverse("schools:settings", args=[page.school.id]) + "#calendar")
-    return _render_settings(request, page, 400, day_form=form)
+    return _settings_add(
+        request, school_id, form_class=CalendarDayForm, form_key="day_form",
+        save=lambda day, actor: services.calendar_day_save(day=day, actor=actor),
+        anchor="#calendar",
+        done=lambda day: f"{day.date:%A, %B %-d} is now: {day.get_kind_display()}.",
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def term_add(request, school_id):
+    return _settings_add(
+        request, school_id, form_class=TermForm, form_key="term_form",
+        save=lambda term, actor: services.term_save(term=term, actor=actor),
+        anchor="#calendar", done=lambda term: f"Added the term {term.name}.",
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def bus_route_add(request, school_id):
+    return _settings_add(
+        request, school_id, form_class=BusRouteForm, form_key="route_form",
+        save=lambda route, actor: services.bus_route_save(route=route, actor=actor),
+        anchor="#buses", done=lambda route: f"Added {route}.",
+    )  # fmt: skip
 
 
 @login_required
@@ -127,30 +157,6 @@ def calendar_day_delete(request, school_id, day_id):
     services.calendar_day_delete(day=day, actor=request.user)
     messages.success(request, f"Removed the calendar entry of {day.date:%B %-d}.")
     return redirect(reverse("schools:settings", args=[page.school.id]) + "#calendar")
-
-
-@login_required
-@require_POST
-def term_add(request, school_id):
-    page = _settings_page(request, school_id)
-    form = TermForm(request.POST, school=page.school)
-    if form.is_valid():
-        term = services.term_save(term=form.save(commit=False), actor=request.user)
-        messages.success(request, f"Added the term {term.name}.")
-        return redirect(reverse("schools:settings", args=[page.school.id]) + "#calendar")
-    return _render_settings(request, page, 400, term_form=form)
-
-
-@login_required
-@require_POST
-def bus_route_add(request, school_id):
-    page = _settings_page(request, school_id)
-    form = BusRouteForm(request.POST, school=page.school)
-    if form.is_valid():
-        route = services.bus_route_save(route=form.save(commit=False), actor=request.user)
-        messages.success(request, f"Added {route}.")
-        return redirect(reverse("schools:settings", args=[page.school.id]) + "#buses")
-    return _render_settings(request, page, 400, route_form=form)
 
 
 @login_required
