@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from lastbell.accounts.models import Role, StaffMembership, User
 from lastbell.attendance.models import Absence
+from lastbell.audit.models import AuditEvent, Via
 from lastbell.demo.names import (
     EARLY_NOTES,
     EXCUSED_REASONS,
@@ -47,7 +48,7 @@ from lastbell.plans.models import (
     Program,
     Source,
 )
-from lastbell.plans.services import PlanSpec
+from lastbell.plans.services import PlanSpec, change_snapshot
 from lastbell.schools.models import (
     BusRoute,
     CalendarDay,
@@ -1020,7 +1021,28 @@ def load_demo(
     sizes.append(max(1, 3 * n - sum(sizes)))
     with transaction.atomic():
         district = create_district(seed=seed)
-        return _district_schools(district, sizes=sizes, today=today, seed=seed)
+        signins = _district_schools(district, sizes=sizes, today=today, seed=seed)
+        _seed_history(district)
+        return signins
+
+
+def _seed_history(district) -> None:
+    """Audit events for the demo's changes made by people, so History has something to show."""
+    changes = (
+        PlanChange.objects.filter(student__school__district=district, set_by__isnull=False)
+        .select_related("student__school", "set_by", "bus_route", "pickup_guardian")
+        .order_by("created_at", "id")
+    )
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            action="plan.change.created", actor=change.set_by, actor_label=str(change.set_by),
+            via=Via.WEB, district=district, school=change.student.school,
+            student=change.student, target_type="PlanChange", target_id=str(change.pk),
+            target_label=f"Change for {change.student.full_name}, {change.span_label}",
+            after=change_snapshot(change),
+        )
+        for change in changes
+    )
 
 
 def demo_signins() -> list[SignIn]:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from lastbell.plans import services, weekdays
 from lastbell.plans.forms import EnrollForm, ProgramForm
 from lastbell.plans.models import Enrollment, Program
-from lastbell.plans.views import SchoolPage, _apply_errors
+from lastbell.plans.views import SchoolPage, _apply_errors, form_invalid
 
 
 def _programs_page(request, school_id) -> SchoolPage:
@@ -56,7 +56,7 @@ def program_edit(request, school_id, program_id=None):
     return render(
         request, "plans/program_form.html",
         page.context("programs", form=form, program=program),
-        status=400 if request.method == "POST" else 200,
+        status=form_invalid(request) if request.method == "POST" else 200,
     )
 
 
@@ -90,7 +90,7 @@ def program_detail(request, school_id, program_id):
     return render(
         request, "plans/program_detail.html",
         page.context("programs", program=program, form=form, enrollments=enrollments),
-        status=400 if request.method == "POST" else 200,
+        status=form_invalid(request) if request.method == "POST" else 200,
     )
 
 

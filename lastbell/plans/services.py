@@ -149,7 +149,7 @@ def default_end(*, student, last_day: dt.date, actor, via=Via.WEB) -> LongTermDe
     return ended
 
 
-def _change_snapshot(change: PlanChange) -> dict:
+def change_snapshot(change: PlanChange) -> dict:
     return {
         "dates": change.span_label,
         **change.plan_snapshot(),
@@ -189,7 +189,7 @@ def change_create(
         change.save()
         audit_record(
             action="plan.change.created", actor=actor, target=change, school=school,
-            student=student, after=_change_snapshot(change), via=via,
+            student=student, after=change_snapshot(change), via=via,
             label=f"Change for {student.full_name}, {change.span_label}",
         )  # fmt: skip
     return change
@@ -204,7 +204,7 @@ def change_cancel(*, change: PlanChange, actor, via=Via.WEB) -> PlanChange:
         change = PlanChange.objects.select_for_update().get(pk=change.pk)
         if change.cancelled_at:
             return change
-        before = _change_snapshot(change)
+        before = change_snapshot(change)
         today = school.today()
         if change.starts_on < today:
             # Days already passed keep the change; it stops after yesterday.
@@ -218,7 +218,7 @@ def change_cancel(*, change: PlanChange, actor, via=Via.WEB) -> PlanChange:
             action="plan.change.cancelled", actor=actor, target=change, school=school,
             student=change.student, before=before, via=via,
             # A change that already began keeps its past days: the log shows what is left.
-            after=None if change.cancelled_at else _change_snapshot(change),
+            after=None if change.cancelled_at else change_snapshot(change),
             label=f"Change for {change.student.full_name}, {change.span_label}",
         )  # fmt: skip
     return change

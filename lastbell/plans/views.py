@@ -228,6 +228,15 @@ def _initial_plan(current, weekday):
     return {}
 
 
+FIX_BELOW = "Some answers need a fix: see the messages in red below. Nothing was saved."
+
+
+def form_invalid(request) -> int:
+    """Say so at the top of a form that was sent back, and answer 400."""
+    messages.error(request, FIX_BELOW)
+    return 400
+
+
 def _apply_errors(exc: ValidationError, form):
     for field, messages_ in exc.message_dict.items():
         for message in messages_:
@@ -271,7 +280,7 @@ def default_edit(request, school_id, student_id):
         request, "plans/default_form.html",
         page.context("students", student=pupil, start=start, every=every, by_day=by_day,
                      current=current),
-        status=400 if request.method == "POST" else 200,
+        status=form_invalid(request) if request.method == "POST" else 200,
     )  # fmt: skip
 
 
@@ -312,7 +321,7 @@ def change_new(request, school_id, student_id):
             return redirect(_student_url(page, pupil))
     return render(
         request, "plans/change_form.html", page.context("students", student=pupil, form=form),
-        status=400 if request.method == "POST" else 200,
+        status=form_invalid(request) if request.method == "POST" else 200,
     )
 
 

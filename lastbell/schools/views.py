@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from lastbell.accounts.access import district_admin_or_404, districts_administered, schools_for
 from lastbell.plans.board import day_board
+from lastbell.plans.views import SchoolPage, form_invalid
 from lastbell.schools import services
 from lastbell.schools.forms import BusRouteForm, CalendarDayForm, SchoolSettingsForm, TermForm
 from lastbell.schools.models import BusRoute, CalendarDay
@@ -69,8 +70,6 @@ def tracker_toggle(request, district_id, school_id):
 # --- Settings tab: school admins and district admins ---------------------------------------
 
 def _settings_page(request, school_id):
-    from lastbell.plans.views import SchoolPage
-
     # Settings stay open with the tracker off: a school sets up its calendar first.
     page = SchoolPage(request, school_id, tracker_required=False)
     page.access.require_admin()
@@ -78,6 +77,8 @@ def _settings_page(request, school_id):
 
 
 def _render_settings(request, page, status=200, **forms_):
+    if status == 400:
+        form_invalid(request)
     school = page.school
     context = page.context(
         "settings",

@@ -248,3 +248,16 @@ def test_build_district_takes_turns_between_kinds_of_school(demo):
     assert Student.objects.filter(school__district=district).count() == 120
     assert BusRoute.objects.filter(school__district=district).count() == 12
     assert User.objects.filter(email=f"admin@{district.slug}.example.org").exists()
+
+
+def test_history_shows_the_changes_people_made(demo):
+    from lastbell.audit.models import AuditEvent
+    from lastbell.plans.models import PlanChange
+
+    by_people = PlanChange.objects.filter(set_by__isnull=False)
+    events = AuditEvent.objects.filter(action="plan.change.created")
+    assert by_people.exists()
+    assert set(events.values_list("target_id", flat=True)) == {
+        str(pk) for pk in by_people.values_list("pk", flat=True)
+    }
+    assert all(e.school_id and e.student_id and e.after["type"] for e in events)
