@@ -46,8 +46,9 @@ def homeroom(school):
 
 @pytest.fixture
 def teacher(school, homeroom):
-    return testing.make_staff(school, Role.TEACHER, homerooms=[homeroom], first="Tess",
-                              last="Teacher")
+    return testing.make_staff(
+        school, Role.TEACHER, homerooms=[homeroom], first="Tess", last="Teacher"
+    )
 
 
 @pytest.fixture

@@ -17,8 +17,9 @@ def make_district(name="Riverside Unified", **fields) -> District:
     return District.objects.create(name=name, slug=f"district-{n}", **fields)
 
 
-def make_school(district, name=None, *, term=(dt.date(2026, 8, 17), dt.date(2027, 6, 11)),
-                **fields) -> School:
+def make_school(
+    district, name=None, *, term=(dt.date(2026, 8, 17), dt.date(2027, 6, 11)), **fields
+) -> School:
     n = next(_seq)
     values = {
         "name": name or f"School {n}",
@@ -30,17 +31,30 @@ def make_school(district, name=None, *, term=(dt.date(2026, 8, 17), dt.date(2027
     values.update(fields)
     school = School.objects.create(district=district, **values)
     if term:
-        SchoolTerm.objects.create(school=school, name="2026–27", starts_on=term[0],
-                                  ends_on=term[1])
+        SchoolTerm.objects.create(school=school, name="2026–27", starts_on=term[0], ends_on=term[1])
     return school
 
 
-def make_student(school, *, first="Ana", last=None, grade="3", homeroom=None,
-                 enrolled_on=dt.date(2026, 8, 1), **fields) -> Student:
+def make_student(
+    school,
+    *,
+    first="Ana",
+    last=None,
+    grade="3",
+    homeroom=None,
+    enrolled_on=dt.date(2026, 8, 1),
+    **fields,
+) -> Student:
     n = next(_seq)
     return Student.objects.create(
-        school=school, sis_id=f"S{n:06d}", first_name=first, last_name=last or f"Student{n}",
-        grade=grade, homeroom=homeroom, enrolled_on=enrolled_on, **fields,
+        school=school,
+        sis_id=f"S{n:06d}",
+        first_name=first,
+        last_name=last or f"Student{n}",
+        grade=grade,
+        homeroom=homeroom,
+        enrolled_on=enrolled_on,
+        **fields,
     )
 
 
@@ -75,8 +89,12 @@ def make_district_admin(district, **user_fields) -> User:
 def make_guardian(student, *, first="Maria", last="Lopez", with_user=True, **fields) -> Guardian:
     user = make_user(first=first, last=last) if with_user else None
     guardian = Guardian.objects.create(
-        district=student.school.district, user=user, first_name=first, last_name=last,
-        email=user.email if user else "", **fields,
+        district=student.school.district,
+        user=user,
+        first_name=first,
+        last_name=last,
+        email=user.email if user else "",
+        **fields,
     )
     GuardianLink.objects.create(guardian=guardian, student=student, relationship="Parent")
     return guardian

@@ -20,18 +20,33 @@ schools = (
         path("", school_views.home, name="home"),
         path("schools/", school_views.pick, name="pick"),
         path("district/<int:district_id>/", school_views.district, name="district"),
-        path("district/<int:district_id>/schools/<int:school_id>/tracker/",
-             school_views.tracker_toggle, name="tracker"),
+        path(
+            "district/<int:district_id>/schools/<int:school_id>/tracker/",
+            school_views.tracker_toggle,
+            name="tracker",
+        ),
         path("schools/<int:school_id>/settings/", school_views.settings, name="settings"),
-        path("schools/<int:school_id>/settings/calendar/", school_views.calendar_day_add,
-             name="calendar_day_add"),
-        path("schools/<int:school_id>/settings/calendar/<int:day_id>/delete/",
-             school_views.calendar_day_delete, name="calendar_day_delete"),
+        path(
+            "schools/<int:school_id>/settings/calendar/",
+            school_views.calendar_day_add,
+            name="calendar_day_add",
+        ),
+        path(
+            "schools/<int:school_id>/settings/calendar/<int:day_id>/delete/",
+            school_views.calendar_day_delete,
+            name="calendar_day_delete",
+        ),
         path("schools/<int:school_id>/settings/terms/", school_views.term_add, name="term_add"),
-        path("schools/<int:school_id>/settings/buses/", school_views.bus_route_add,
-             name="bus_route_add"),
-        path("schools/<int:school_id>/settings/buses/<int:route_id>/toggle/",
-             school_views.bus_route_toggle, name="bus_route_toggle"),
+        path(
+            "schools/<int:school_id>/settings/buses/",
+            school_views.bus_route_add,
+            name="bus_route_add",
+        ),
+        path(
+            "schools/<int:school_id>/settings/buses/<int:route_id>/toggle/",
+            school_views.bus_route_toggle,
+            name="bus_route_toggle",
+        ),
     ],
     "schools",
 )
@@ -43,21 +58,31 @@ plans = (
         path(S + "roster/", plan_views.roster, name="roster"),
         path(S + "students/", plan_views.students, name="students"),
         path(S + "students/<int:student_id>/", plan_views.student, name="student"),
-        path(S + "students/<int:student_id>/default/", plan_views.default_edit,
-             name="default_edit"),
-        path(S + "students/<int:student_id>/default/end/", plan_views.default_end,
-             name="default_end"),
-        path(S + "students/<int:student_id>/changes/new/", plan_views.change_new,
-             name="change_new"),
-        path(S + "students/<int:student_id>/changes/<int:change_id>/cancel/",
-             plan_views.change_cancel, name="change_cancel"),
+        path(
+            S + "students/<int:student_id>/default/", plan_views.default_edit, name="default_edit"
+        ),
+        path(
+            S + "students/<int:student_id>/default/end/", plan_views.default_end, name="default_end"
+        ),
+        path(
+            S + "students/<int:student_id>/changes/new/", plan_views.change_new, name="change_new"
+        ),
+        path(
+            S + "students/<int:student_id>/changes/<int:change_id>/cancel/",
+            plan_views.change_cancel,
+            name="change_cancel",
+        ),
         path(S + "programs/", program_views.program_list, name="programs"),
         path(S + "programs/new/", program_views.program_edit, name="program_new"),
         path(S + "programs/<int:program_id>/", program_views.program_detail, name="program"),
-        path(S + "programs/<int:program_id>/edit/", program_views.program_edit,
-             name="program_edit"),
-        path(S + "programs/<int:program_id>/enrollments/<int:enrollment_id>/end/",
-             program_views.enrollment_end, name="enrollment_end"),
+        path(
+            S + "programs/<int:program_id>/edit/", program_views.program_edit, name="program_edit"
+        ),
+        path(
+            S + "programs/<int:program_id>/enrollments/<int:enrollment_id>/end/",
+            program_views.enrollment_end,
+            name="enrollment_end",
+        ),
         path(S + "export.csv", plan_views.export, name="export"),
     ],
     "plans",

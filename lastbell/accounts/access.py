@@ -76,9 +76,11 @@ def school_access(user, school_id) -> SchoolAccess:
     if school is None:
         raise Http404("No such school.")
     roles, homerooms, whole_school = set(), set(), False
-    for m in memberships(user).filter(
-        Q(school=school) | Q(role=Role.DISTRICT_ADMIN, district=school.district_id)
-    ).prefetch_related("homerooms"):
+    for m in (
+        memberships(user)
+        .filter(Q(school=school) | Q(role=Role.DISTRICT_ADMIN, district=school.district_id))
+        .prefetch_related("homerooms")
+    ):
         roles.add(m.role)
         if m.role == Role.TEACHER:
             homerooms.update(h.id for h in m.homerooms.all() if h.school_id == school.id)

@@ -15,9 +15,7 @@ class Absence(models.Model):
         ABSENT = "absent", "Absent all day"
         EARLY_DEPARTURE = "early_departure", "Early departure"
 
-    student = models.ForeignKey(
-        "people.Student", on_delete=models.CASCADE, related_name="absences"
-    )
+    student = models.ForeignKey("people.Student", on_delete=models.CASCADE, related_name="absences")
     date = models.DateField()
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.ABSENT)
     excused = models.BooleanField(default=False)
@@ -27,7 +25,10 @@ class Absence(models.Model):
     source_detail = models.CharField(max_length=200, blank=True)
     external_id = models.CharField(max_length=100, blank=True)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -8,8 +8,17 @@ class NotInTransaction(RuntimeError):
 
 
 def audit_record(
-    *, action: str, actor, target, school=None, district=None, student=None,
-    before=None, after=None, via: str = Via.WEB, label: str = "",
+    *,
+    action: str,
+    actor,
+    target,
+    school=None,
+    district=None,
+    student=None,
+    before=None,
+    after=None,
+    via: str = Via.WEB,
+    label: str = "",
 ) -> AuditEvent:
     """Write the audit event of a change, inside the change's own transaction."""
     if not connection.in_atomic_block:

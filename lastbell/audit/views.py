@@ -18,10 +18,18 @@ EVENTS_PER_PAGE = 50
 class HistoryFilter(forms.Form):
     student = forms.CharField(label="Student (name or id)", required=False)
     person = forms.CharField(label="Changed by", required=False)
-    date_from = forms.DateField(label="From", required=False, widget=DateInput(),
-                                error_messages={"invalid": "Enter a date such as 2026-11-30."})
-    date_to = forms.DateField(label="To", required=False, widget=DateInput(),
-                              error_messages={"invalid": "Enter a date such as 2026-11-30."})
+    date_from = forms.DateField(
+        label="From",
+        required=False,
+        widget=DateInput(),
+        error_messages={"invalid": "Enter a date such as 2026-11-30."},
+    )
+    date_to = forms.DateField(
+        label="To",
+        required=False,
+        widget=DateInput(),
+        error_messages={"invalid": "Enter a date such as 2026-11-30."},
+    )
 
     def clean(self):
         data = super().clean()
@@ -47,8 +55,9 @@ class HistoryFilter(forms.Form):
             start = dt.datetime.combine(data["date_from"], dt.time.min, tzinfo=tz)
             events = events.filter(at__gte=start)
         if data["date_to"]:
-            end = dt.datetime.combine(data["date_to"] + dt.timedelta(days=1), dt.time.min,
-                                      tzinfo=tz)
+            end = dt.datetime.combine(
+                data["date_to"] + dt.timedelta(days=1), dt.time.min, tzinfo=tz
+            )
             events = events.filter(at__lt=end)
         return events
 
@@ -66,5 +75,8 @@ def history(request, school_id):
     query = request.GET.copy()
     query.pop("page", None)
     template = "audit/history.html#results" if request.htmx else "audit/history.html"
-    return render(request, template, page.context("history", form=form, page_obj=page_obj,
-                                                  query=query.urlencode()))
+    return render(
+        request,
+        template,
+        page.context("history", form=form, page_obj=page_obj, query=query.urlencode()),
+    )

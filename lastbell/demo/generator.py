@@ -1035,9 +1035,15 @@ def _seed_history(district) -> None:
     )
     AuditEvent.objects.bulk_create(
         AuditEvent(
-            action="plan.change.created", actor=change.set_by, actor_label=str(change.set_by),
-            via=Via.WEB, district=district, school=change.student.school,
-            student=change.student, target_type="PlanChange", target_id=str(change.pk),
+            action="plan.change.created",
+            actor=change.set_by,
+            actor_label=str(change.set_by),
+            via=Via.WEB,
+            district=district,
+            school=change.student.school,
+            student=change.student,
+            target_type="PlanChange",
+            target_id=str(change.pk),
             target_label=f"Change for {change.student.full_name}, {change.span_label}",
             after=change_snapshot(change),
         )

@@ -21,7 +21,10 @@ class Student(models.Model):
     preferred_name = models.CharField(max_length=100, blank=True)
     grade = models.CharField(max_length=8)
     homeroom = models.ForeignKey(
-        "schools.Homeroom", on_delete=models.SET_NULL, null=True, blank=True,
+        "schools.Homeroom",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="students",
     )
     enrolled_on = models.DateField()
@@ -52,7 +55,10 @@ class Guardian(models.Model):
         "schools.District", on_delete=models.CASCADE, related_name="guardians"
     )
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="guardian",
     )
     first_name = models.CharField(max_length=100)

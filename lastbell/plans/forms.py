@@ -97,8 +97,9 @@ class PlanForm(forms.Form):
 
 class DefaultStartForm(forms.Form):
     PATTERNS = [("same", "The same plan every school day"), ("by_day", "Different by weekday")]
-    pattern = forms.ChoiceField(label="Plan", choices=PATTERNS, widget=forms.RadioSelect,
-                                initial="same")
+    pattern = forms.ChoiceField(
+        label="Plan", choices=PATTERNS, widget=forms.RadioSelect, initial="same"
+    )
     starts_on = forms.DateField(
         label="Starts on", widget=DateInput(),
         error_messages={"required": "Give the first day of the new default.",
@@ -197,11 +198,11 @@ class EnrollForm(forms.Form):
 
     def __init__(self, *args, program, today: dt.date, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["student"].queryset = (
-            program.school.students.active_on(today).order_by("last_name", "first_name")
+        self.fields["student"].queryset = program.school.students.active_on(today).order_by(
+            "last_name", "first_name"
         )
-        self.fields["student"].label_from_instance = (
-            lambda s: f"{s.last_name}, {s.first_name} — grade {s.grade} ({s.sis_id})"
+        self.fields["student"].label_from_instance = lambda s: (
+            f"{s.last_name}, {s.first_name} — grade {s.grade} ({s.sis_id})"
         )
         # Every weekday is a valid value, so a day the program does not meet gets the
         # service's sentence naming its days; only the program's days are offered.

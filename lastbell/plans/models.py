@@ -52,7 +52,10 @@ class Provenance(models.Model):
 
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.STAFF)
     set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     source_detail = models.CharField(max_length=200, blank=True)
@@ -84,9 +87,7 @@ class PlanFields(models.Model):
         errors = {}
         kind = self.plan_type
         if kind == PlanType.ABSENCE:
-            errors["plan_type"] = (
-                "Absences come from the attendance system and can't be set here."
-            )
+            errors["plan_type"] = "Absences come from the attendance system and can't be set here."
         elif kind == PlanType.PROGRAM:
             errors["plan_type"] = "To put a student in a program, enroll them on the Programs tab."
         elif kind not in PlanType.values:
@@ -140,9 +141,7 @@ class DatedQuerySet(models.QuerySet):
 class LongTermDefault(Provenance):
     """A version of a student's standing plan. A new version ends the old one the day before."""
 
-    student = models.ForeignKey(
-        "people.Student", on_delete=models.CASCADE, related_name="defaults"
-    )
+    student = models.ForeignKey("people.Student", on_delete=models.CASCADE, related_name="defaults")
     starts_on = models.DateField()
     ends_on = models.DateField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -190,7 +189,10 @@ class PlanChange(Provenance, PlanFields):
     weekdays = models.PositiveSmallIntegerField(default=weekdays.ALL_DAYS)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
 
@@ -216,9 +218,8 @@ class PlanChange(Provenance, PlanFields):
         return span
 
     def covers(self, date: dt.date) -> bool:
-        return (
-            self.starts_on <= date <= self.ends_on
-            and bool(self.weekdays & weekdays.bit(date.weekday()))
+        return self.starts_on <= date <= self.ends_on and bool(
+            self.weekdays & weekdays.bit(date.weekday())
         )
 
 
@@ -293,8 +294,7 @@ class Enrollment(Provenance):
         elif self.weekdays & ~self.program.weekdays:
             extra = weekdays.label(self.weekdays & ~self.program.weekdays)
             errors["weekdays"] = (
-                f"{self.program.name} does not meet on {extra}. "
-                f"It meets {self.program.days_label}."
+                f"{self.program.name} does not meet on {extra}. It meets {self.program.days_label}."
             )
         return errors
 

@@ -35,8 +35,11 @@ def program_list(request, school_id):
     )
     current = [p for p in programs if p.ends_on >= today]
     past = [p for p in programs if p.ends_on < today]
-    return render(request, "plans/programs.html",
-                  page.context("programs", programs=current, past_programs=past))
+    return render(
+        request,
+        "plans/programs.html",
+        page.context("programs", programs=current, past_programs=past),
+    )
 
 
 @login_required
@@ -47,14 +50,14 @@ def program_edit(request, school_id, program_id=None):
     if program_id is not None:
         program = get_object_or_404(Program, pk=program_id, school=page.school)
     initial = {} if program else {"starts_on": page.today, "end_time": "17:30"}
-    form = ProgramForm(request.POST or None, instance=program, school=page.school,
-                       initial=initial)
+    form = ProgramForm(request.POST or None, instance=program, school=page.school, initial=initial)
     if request.method == "POST" and form.is_valid():
         saved = services.program_save(program=form.save(commit=False), actor=request.user)
         messages.success(request, f"Saved {saved.name}.")
         return redirect("plans:program", page.school.id, saved.id)
     return render(
-        request, "plans/program_form.html",
+        request,
+        "plans/program_form.html",
         page.context("programs", form=form, program=program),
         status=form_invalid(request) if request.method == "POST" else 200,
     )
@@ -88,7 +91,8 @@ def program_detail(request, school_id, program_id):
         .order_by("student__last_name", "student__first_name")
     )
     return render(
-        request, "plans/program_detail.html",
+        request,
+        "plans/program_detail.html",
         page.context("programs", program=program, form=form, enrollments=enrollments),
         status=form_invalid(request) if request.method == "POST" else 200,
     )
@@ -100,7 +104,9 @@ def enrollment_end(request, school_id, program_id, enrollment_id):
     page = _programs_page(request, school_id)
     enrollment = get_object_or_404(
         Enrollment.objects.select_related("student", "program"),
-        pk=enrollment_id, program_id=program_id, program__school=page.school,
+        pk=enrollment_id,
+        program_id=program_id,
+        program__school=page.school,
     )
     services.enrollment_end(
         enrollment=enrollment, last_day=page.today - dt.timedelta(days=1), actor=request.user

@@ -62,8 +62,14 @@ def _default_snapshot(default: LongTermDefault) -> dict:
 
 
 def default_set(
-    *, student, starts_on: dt.date, days: dict[int, PlanSpec], actor, source=Source.STAFF,
-    via=Via.WEB, source_detail="",
+    *,
+    student,
+    starts_on: dt.date,
+    days: dict[int, PlanSpec],
+    actor,
+    source=Source.STAFF,
+    via=Via.WEB,
+    source_detail="",
 ) -> LongTermDefault:
     """Start a new version of the student's long-term default on `starts_on`.
 
@@ -157,8 +163,15 @@ def change_snapshot(change: PlanChange) -> dict:
 
 
 def change_create(
-    *, student, starts_on: dt.date, ends_on: dt.date | None, plan: PlanSpec, actor,
-    weekday_mask: int = weekdays.ALL_DAYS, source=Source.STAFF, via=Via.WEB,
+    *,
+    student,
+    starts_on: dt.date,
+    ends_on: dt.date | None,
+    plan: PlanSpec,
+    actor,
+    weekday_mask: int = weekdays.ALL_DAYS,
+    source=Source.STAFF,
+    via=Via.WEB,
 ) -> PlanChange:
     """Add a one-time or short-term change. Overlapping changes: the newest wins."""
     school = student.school
@@ -253,8 +266,15 @@ def program_save(*, program: Program, actor, via=Via.WEB) -> Program:
 
 
 def enrollment_create(
-    *, program: Program, student, weekday_mask: int, starts_on: dt.date,
-    ends_on: dt.date | None, actor, source=Source.STAFF, via=Via.WEB,
+    *,
+    program: Program,
+    student,
+    weekday_mask: int,
+    starts_on: dt.date,
+    ends_on: dt.date | None,
+    actor,
+    source=Source.STAFF,
+    via=Via.WEB,
 ) -> Enrollment:
     enrollment = Enrollment(
         program=program, student=student, weekdays=weekday_mask, starts_on=starts_on,
@@ -283,8 +303,10 @@ def enrollment_create(
             overlapping = overlapping.exclude(starts_on__gt=ends_on)
         if overlapping.exists():
             raise validation_error(
-                {"student": f"{student.full_name} is already enrolled in {program.name}. "
-                            "Remove the enrollment first to change the days."}
+                {
+                    "student": f"{student.full_name} is already enrolled in {program.name}. "
+                    "Remove the enrollment first to change the days."
+                }
             )
         if program.capacity is not None:
             taken = (

@@ -91,9 +91,7 @@ class SchoolPage:
         }
 
     def tracker_off(self):
-        return render(
-            self.request, "plans/tracker_off.html", self.context("dashboard"), status=200
-        )
+        return render(self.request, "plans/tracker_off.html", self.context("dashboard"), status=200)
 
 
 def _date_query(date, today) -> str:
@@ -122,8 +120,9 @@ def dashboard(request, school_id):
 def roster(request, school_id):
     page = SchoolPage(request, school_id)
     board = page.board()
-    return render(request, "plans/roster.html", page.context("roster", board=board,
-                                                               groups=board.groups()))
+    return render(
+        request, "plans/roster.html", page.context("roster", board=board, groups=board.groups())
+    )
 
 
 @login_required
@@ -131,8 +130,9 @@ def students(request, school_id):
     page = SchoolPage(request, school_id)
     board = page.board()
     grades = sorted({r.grade for r in board.rows}, key=lambda g: (not g.isdigit(), g.zfill(3)))
-    homerooms = sorted({(r.homeroom_id, r.homeroom) for r in board.rows if r.homeroom_id},
-                       key=lambda h: h[1])
+    homerooms = sorted(
+        {(r.homeroom_id, r.homeroom) for r in board.rows if r.homeroom_id}, key=lambda h: h[1]
+    )
     form = BoardFilterForm(request.GET, grades=grades, homerooms=homerooms)
     rows = form.apply(board.rows)
     paginator = Paginator(rows, STUDENTS_PER_PAGE)
@@ -164,11 +164,11 @@ def student(request, school_id, student_id):
     page = SchoolPage(request, school_id)
     pupil = _student_or_404(page, student_id)
     # The chosen day and the school days of the next three weeks, in one pass of the board.
-    boards = plan_days(page.school, page.date, page.date + dt.timedelta(days=20),
-                       student_ids=[pupil.id])
+    boards = plan_days(
+        page.school, page.date, page.date + dt.timedelta(days=20), student_ids=[pupil.id]
+    )
     upcoming = [
-        (day, board.rows[0]) for day, board in boards.items()
-        if board.is_school_day and board.rows
+        (day, board.rows[0]) for day, board in boards.items() if board.is_school_day and board.rows
     ][:10]
     today_board = boards[page.date]
     row = today_board.rows[0] if today_board.rows else None
@@ -199,8 +199,9 @@ def _plan_forms(request, page, pupil, current=None):
     data = request.POST if request.method == "POST" else None
     initial_start = {"starts_on": page.today, "pattern": "same"}
     start = DefaultStartForm(data, initial=initial_start)
-    every = PlanForm(data, prefix="all", school=page.school, student=pupil,
-                     initial=_initial_plan(current, 0))
+    every = PlanForm(
+        data, prefix="all", school=page.school, student=pupil, initial=_initial_plan(current, 0)
+    )
     by_day = [
         (day, WEEKDAY_NAMES[day],
          PlanForm(data, prefix=f"d{day}", school=page.school, student=pupil, optional=True,
@@ -213,8 +214,14 @@ def _plan_forms(request, page, pupil, current=None):
 
 
 def _plan_key(day):
-    return (day.plan_type, day.bus_route_id, day.pickup_guardian_id, day.pickup_name,
-            day.dismiss_at, day.note)
+    return (
+        day.plan_type,
+        day.bus_route_id,
+        day.pickup_guardian_id,
+        day.pickup_name,
+        day.dismiss_at,
+        day.note,
+    )
 
 
 def _initial_plan(current, weekday):
@@ -222,9 +229,14 @@ def _initial_plan(current, weekday):
         return {}
     for day in current.days.all():
         if day.weekday == weekday:
-            return {"plan_type": day.plan_type, "bus_route": day.bus_route_id,
-                    "pickup_guardian": day.pickup_guardian_id, "pickup_name": day.pickup_name,
-                    "dismiss_at": day.dismiss_at, "note": day.note}
+            return {
+                "plan_type": day.plan_type,
+                "bus_route": day.bus_route_id,
+                "pickup_guardian": day.pickup_guardian_id,
+                "pickup_name": day.pickup_name,
+                "dismiss_at": day.dismiss_at,
+                "note": day.note,
+            }
     return {}
 
 
@@ -258,8 +270,8 @@ def default_edit(request, school_id, student_id):
     start, every, by_day = _plan_forms(request, page, pupil, current)
     if request.method == "POST" and start.is_valid():
         pattern = start.cleaned_data["pattern"]
-        forms_ok = every.is_valid() if pattern == "same" else all(
-            f.is_valid() for _, _, f in by_day
+        forms_ok = (
+            every.is_valid() if pattern == "same" else all(f.is_valid() for _, _, f in by_day)
         )
         if forms_ok:
             if pattern == "same":
@@ -316,11 +328,12 @@ def change_new(request, school_id, student_id):
         except ValidationError as exc:
             _apply_errors(exc, form)
         else:
-            messages.success(request, f"Added a change for {pupil.full_name}: "
-                                      f"{change.span_label}.")
+            messages.success(request, f"Added a change for {pupil.full_name}: {change.span_label}.")
             return redirect(_student_url(page, pupil))
     return render(
-        request, "plans/change_form.html", page.context("students", student=pupil, form=form),
+        request,
+        "plans/change_form.html",
+        page.context("students", student=pupil, form=form),
         status=form_invalid(request) if request.method == "POST" else 200,
     )
 

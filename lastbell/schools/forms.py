@@ -86,8 +86,11 @@ class TermForm(forms.ModelForm):
         model = SchoolTerm
         fields = ["name", "starts_on", "ends_on"]
         widgets = {"starts_on": DateInput(), "ends_on": DateInput()}
-        error_messages = {"name": {"required": "Name the term, e.g. 2026–27."},
-                          "starts_on": DATE_ERRORS, "ends_on": DATE_ERRORS}
+        error_messages = {
+            "name": {"required": "Name the term, e.g. 2026–27."},
+            "starts_on": DATE_ERRORS,
+            "ends_on": DATE_ERRORS,
+        }
 
     def __init__(self, *args, school, **kwargs):
         super().__init__(*args, **kwargs)

@@ -124,7 +124,9 @@ class CalendarDay(models.Model):
     dismissal_time = models.TimeField(null=True, blank=True)
     # A make-up day on a weekend runs a weekday's plans ("Saturday follows Monday").
     follows_weekday = models.PositiveSmallIntegerField(
-        "follows the plans of", null=True, blank=True,
+        "follows the plans of",
+        null=True,
+        blank=True,
         choices=[(day, WEEKDAY_NAMES[day]) for day in range(5)],
     )
     note = models.CharField(max_length=200, blank=True)

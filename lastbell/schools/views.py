@@ -50,9 +50,16 @@ def district(request, district_id):
         "students": sum(r["board"].total for r in rows if r["board"]),
         "missing": sum(r["board"].missing_count for r in rows if r["board"]),
     }
-    return render(request, "schools/district.html",
-                  {"district": district, "rows": rows, "totals": totals,
-                   "other_districts": districts_administered(request.user).exclude(pk=district.pk)})
+    return render(
+        request,
+        "schools/district.html",
+        {
+            "district": district,
+            "rows": rows,
+            "totals": totals,
+            "other_districts": districts_administered(request.user).exclude(pk=district.pk),
+        },
+    )
 
 
 @login_required
@@ -68,6 +75,7 @@ def tracker_toggle(request, district_id, school_id):
 
 
 # --- Settings tab: school admins and district admins ---------------------------------------
+
 
 def _settings_page(request, school_id):
     # Settings stay open with the tracker off: a school sets up its calendar first.

@@ -243,7 +243,13 @@ def test_it_refuses_a_weekday_mask_beyond_sunday(student, staff, on_school_day):
     from lastbell.plans.services import PlanSpec, change_create
 
     with pytest.raises(ValidationError) as refused:
-        change_create(student=student, starts_on=on_school_day, ends_on=on_school_day,
-                      plan=PlanSpec("walk"), actor=staff, weekday_mask=1 << 9)
+        change_create(
+            student=student,
+            starts_on=on_school_day,
+            ends_on=on_school_day,
+            plan=PlanSpec("walk"),
+            actor=staff,
+            weekday_mask=1 << 9,
+        )
     assert "Choose at least one weekday." in refused.value.messages
     assert not PlanChange.objects.exists()

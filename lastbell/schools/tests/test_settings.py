@@ -59,13 +59,16 @@ def test_it_refuses_a_malformed_time(client, school, school_admin):
     assert School.objects.get(pk=school.pk).dismissal_mon == dt.time(15, 0)
 
 
-def test_it_adds_a_holiday_that_empties_the_board(client, school, school_admin, student,
-                                                  on_school_day):
+def test_it_adds_a_holiday_that_empties_the_board(
+    client, school, school_admin, student, on_school_day
+):
     client.force_login(school_admin)
     friday = on_school_day + dt.timedelta(days=2)
     assert day_board(school, friday).missing_count == 1
-    response = client.post(reverse("schools:calendar_day_add", args=[school.id]),
-                           {"date": friday.isoformat(), "kind": "holiday", "note": "Staff day"})
+    response = client.post(
+        reverse("schools:calendar_day_add", args=[school.id]),
+        {"date": friday.isoformat(), "kind": "holiday", "note": "Staff day"},
+    )
     assert response.status_code == 302
     board = day_board(school, friday)
     assert not board.is_school_day and board.missing_count == 0
@@ -74,8 +77,10 @@ def test_it_adds_a_holiday_that_empties_the_board(client, school, school_admin, 
 
 def test_it_requires_a_time_for_an_early_release_day(client, school, school_admin, on_school_day):
     client.force_login(school_admin)
-    response = client.post(reverse("schools:calendar_day_add", args=[school.id]),
-                           {"date": on_school_day.isoformat(), "kind": "early_release"})
+    response = client.post(
+        reverse("schools:calendar_day_add", args=[school.id]),
+        {"date": on_school_day.isoformat(), "kind": "early_release"},
+    )
     assert response.status_code == 400
     assert "Give the dismissal time of the early-release day." in response.content.decode()
     assert not CalendarDay.objects.exists()
@@ -83,17 +88,20 @@ def test_it_requires_a_time_for_an_early_release_day(client, school, school_admi
 
 def test_it_gives_an_early_release_day_its_own_time(client, school, school_admin, on_school_day):
     client.force_login(school_admin)
-    client.post(reverse("schools:calendar_day_add", args=[school.id]),
-                {"date": on_school_day.isoformat(), "kind": "early_release",
-                 "dismissal_time": "12:15"})
+    client.post(
+        reverse("schools:calendar_day_add", args=[school.id]),
+        {"date": on_school_day.isoformat(), "kind": "early_release", "dismissal_time": "12:15"},
+    )
     assert school.dismissal_time_on(on_school_day) == dt.time(12, 15)
     assert school.dismissal_time_on(on_school_day + dt.timedelta(days=1)) == dt.time(15, 0)
 
 
 def test_it_refuses_a_duplicate_bus_number(client, school, school_admin, route):
     client.force_login(school_admin)
-    response = client.post(reverse("schools:bus_route_add", args=[school.id]),
-                           {"number": route.number, "name": "Again"})
+    response = client.post(
+        reverse("schools:bus_route_add", args=[school.id]),
+        {"number": route.number, "name": "Again"},
+    )
     assert response.status_code == 400
     assert f"Bus {route.number} already exists at this school." in response.content.decode()
     assert BusRoute.objects.count() == 1
@@ -129,19 +137,28 @@ def test_it_lets_the_district_admin_in(client, school, district_admin):
     assert "Dismissal time" in response.content.decode()
 
 
-def test_it_runs_a_weekday_plan_on_a_weekend_school_day(client, school, school_admin, student,
-                                                       staff, route, on_school_day):
+def test_it_runs_a_weekday_plan_on_a_weekend_school_day(
+    client, school, school_admin, student, staff, route, on_school_day
+):
     from lastbell.plans.services import PlanSpec, default_set
 
-    default_set(student=student, starts_on=on_school_day, actor=staff,
-                days={0: PlanSpec("bus", bus_route=route), 1: PlanSpec("walk")})
+    default_set(
+        student=student,
+        starts_on=on_school_day,
+        actor=staff,
+        days={0: PlanSpec("bus", bus_route=route), 1: PlanSpec("walk")},
+    )
     saturday = on_school_day + dt.timedelta(days=3)
     client.force_login(school_admin)
-    refused = client.post(reverse("schools:calendar_day_add", args=[school.id]),
-                          {"date": saturday.isoformat(), "kind": "school_day"})
+    refused = client.post(
+        reverse("schools:calendar_day_add", args=[school.id]),
+        {"date": saturday.isoformat(), "kind": "school_day"},
+    )
     assert refused.status_code == 400
     assert "Choose which weekday" in refused.content.decode()
-    client.post(reverse("schools:calendar_day_add", args=[school.id]),
-                {"date": saturday.isoformat(), "kind": "school_day", "follows_weekday": "0"})
+    client.post(
+        reverse("schools:calendar_day_add", args=[school.id]),
+        {"date": saturday.isoformat(), "kind": "school_day", "follows_weekday": "0"},
+    )
     [row] = day_board(school, saturday).rows
     assert (row.plan_type, row.bus_number) == ("bus", "12")

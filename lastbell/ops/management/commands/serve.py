@@ -19,10 +19,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--no-worker", action="store_true",
-                            help="Do not start the task worker (run it as its own process).")
-        parser.add_argument("--no-demo", action="store_true",
-                            help="Do not load the demo district into an empty database.")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Do not start the task worker (run it as its own process).",
+        )
+        parser.add_argument(
+            "--no-demo",
+            action="store_true",
+            help="Do not load the demo district into an empty database.",
+        )
 
     def handle(self, *args, host, port, no_worker, no_demo, **options):
         call_command("migrate", interactive=False, verbosity=0)
@@ -44,8 +50,13 @@ class Command(BaseCommand):
             self.stdout.write("\nDemo sign-ins:\n" + format_sign_ins(signins))
         self.stdout.write("\nPress Ctrl+C to stop.\n")
         try:
-            uvicorn.run("lastbell.asgi:application", host=host, port=port, lifespan="off",
-                        log_level="warning")
+            uvicorn.run(
+                "lastbell.asgi:application",
+                host=host,
+                port=port,
+                lifespan="off",
+                log_level="warning",
+            )
         finally:
             if worker is not None:
                 worker.send_signal(signal.SIGTERM)
