@@ -13,6 +13,19 @@ from lastbell.demo.generator import demo_signins, format_sign_ins, load_demo
 from lastbell.schools.models import School
 
 
+def _die_with_parent():
+    """Linux: the worker gets SIGTERM when `serve` ends, however it ends.
+
+    uvicorn re-raises SIGTERM after its own shutdown, which ends this process before any
+    `finally` could stop the worker.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 class Command(BaseCommand):
     help = "Migrate, load the demo district into an empty database, and serve everything."
 
@@ -42,6 +55,7 @@ class Command(BaseCommand):
             worker = subprocess.Popen(  # noqa: S603 — our own CLI, fixed arguments
                 [sys.executable, "-m", "lastbell.cli", "db_worker", "--no-startup-delay",
                  "-v", "0"],
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 — no threads yet at this point
             )  # fmt: skip
         url = f"http://{host if host not in ('0.0.0.0', '::') else 'localhost'}:{port}/"  # noqa: S104
         self.stdout.write(self.style.SUCCESS(f"\nLast Bell is running at {url}"))
