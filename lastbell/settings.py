@@ -36,9 +36,21 @@ def env_list(name: str, default: str = "") -> list[str]:
 DATA_DIR = Path(env_str("LASTBELL_DATA_DIR", str(BASE_DIR / "var")))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 DEBUG = env_bool("DEBUG", False)
-# The embedded default must start with no configuration; production sets its own key
-# (a missing one is flagged by `manage.py check --deploy`).
-SECRET_KEY = env_str("SECRET_KEY", "lastbell-embedded-default-not-for-production")
+
+
+def _embedded_secret_key() -> str:
+    """A random key kept beside the embedded database, so `make run` needs no setup and no
+    two installations share a key. Production sets SECRET_KEY."""
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        import secrets
+
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env_str("SECRET_KEY") or _embedded_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_NAME = env_str("SITE_NAME", "Last Bell")

@@ -13,6 +13,7 @@ class Via(models.TextChoices):
 ACTION_LABELS = {
     "plan.default.set": "Set the long-term default",
     "plan.default.ended": "Ended the long-term default",
+    "plan.default.cancelled": "Dropped a scheduled long-term default",
     "plan.change.created": "Added a change",
     "plan.change.cancelled": "Removed a change",
     "program.created": "Created a program",

@@ -33,6 +33,11 @@ class HistoryFilter(forms.Form):
 
     def clean(self):
         data = super().clean()
+        for field in ("date_from", "date_to"):
+            value = data.get(field)
+            if value and not 1900 <= value.year <= 2999:
+                self.add_error(field, "Enter a date between 1900 and 2999.")
+                data[field] = None
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
             self.add_error("date_to", "The end date is before the start date.")

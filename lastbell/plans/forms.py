@@ -163,6 +163,8 @@ class ProgramForm(forms.ModelForm):
         start, end = data.get("starts_on"), data.get("ends_on")
         if start and end and end < start:
             self.add_error("ends_on", "The last day is before the first day.")
+        if data.get("capacity") == 0:
+            self.add_error("capacity", "Capacity must be at least 1; leave it empty for no limit.")
         name = data.get("name")
         if name and (
             Program.objects.filter(school=self.instance.school, name__iexact=name)

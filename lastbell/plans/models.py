@@ -82,7 +82,7 @@ class PlanFields(models.Model):
     class Meta:
         abstract = True
 
-    def plan_errors(self, school) -> dict[str, str]:
+    def plan_errors(self, school, student=None) -> dict[str, str]:
         """What is wrong with this plan, in the office's words, keyed by field."""
         errors = {}
         kind = self.plan_type
@@ -99,6 +99,13 @@ class PlanFields(models.Model):
                 errors["bus_route"] = "That bus route belongs to another school."
         if kind == PlanType.PICKUP and not (self.pickup_guardian_id or self.pickup_name.strip()):
             errors["pickup_name"] = "Say who picks the student up: a guardian or another adult."
+        elif (
+            kind == PlanType.PICKUP
+            and self.pickup_guardian_id
+            and student is not None
+            and not student.guardian_links.filter(guardian_id=self.pickup_guardian_id).exists()
+        ):
+            errors["pickup_guardian"] = "That person is not one of this student's guardians."
         if kind == PlanType.EARLY_DISMISSAL and self.dismiss_at is None:
             errors["dismiss_at"] = "Give the time of the early dismissal."
         if kind == PlanType.OTHER and not self.note.strip():

@@ -42,9 +42,9 @@ class PlanSpec:
         }
 
 
-def _checked(instance, school):
+def _checked(instance, school, student):
     instance.clear_unused()
-    errors = instance.plan_errors(school)
+    errors = instance.plan_errors(school, student)
     if errors:
         raise validation_error(errors)
     return instance
@@ -84,26 +84,36 @@ def default_set(
             {"starts_on": "A new default can start today or later; past days keep their plan."}
         )
     new_days = [
-        _checked(DefaultDay(weekday=weekday, **spec.fields()), school)
+        _checked(DefaultDay(weekday=weekday, **spec.fields()), school, student)
         for weekday, spec in sorted(days.items())
     ]
     with transaction.atomic():
+        # Lock the student, not only its versions: two first defaults saved at once would
+        # otherwise both start open-ended.
+        type(student).objects.select_for_update().filter(pk=student.pk).first()
         current = list(
             LongTermDefault.objects.select_for_update()
             .filter(student=student, cancelled_at__isnull=True)
             .exclude(ends_on__lt=starts_on)
+            .order_by("starts_on", "id")
         )
         before = None
         now = timezone.now()
         for old in current:
-            if before is None and old.starts_on <= starts_on:
-                before = _default_snapshot(old)
             if old.starts_on < starts_on:
+                before = _default_snapshot(old)
                 old.ends_on = starts_on - dt.timedelta(days=1)
                 old.save(update_fields=["ends_on"])
             else:
+                # A version scheduled on or after the new start never takes effect; say so.
+                dropped = _default_snapshot(old)
                 old.cancelled_at = now
                 old.save(update_fields=["cancelled_at"])
+                audit_record(
+                    action="plan.default.cancelled", actor=actor, target=old, school=school,
+                    student=student, before=dropped, after=None, via=via,
+                    label=f"Scheduled default for {student.full_name}",
+                )  # fmt: skip
         default = LongTermDefault.objects.create(
             student=student, starts_on=starts_on, source=source, set_by=actor,
             source_detail=source_detail,
@@ -195,7 +205,7 @@ def change_create(
     ):
         errors["weekdays"] = "None of the chosen weekdays falls between those dates."
     change.clear_unused()
-    errors.update(change.plan_errors(school))
+    errors.update(change.plan_errors(school, student))
     if errors:
         raise validation_error(errors)
     with transaction.atomic():

@@ -168,15 +168,25 @@ def student(request, school_id, student_id):
         page.school, page.date, page.date + dt.timedelta(days=20), student_ids=[pupil.id]
     )
     upcoming = [
-        (day, board.rows[0]) for day, board in boards.items() if board.is_school_day and board.rows
+        (day, board.rows[0], board)
+        for day, board in boards.items()
+        if board.is_school_day and board.rows
     ][:10]
     today_board = boards[page.date]
     row = today_board.rows[0] if today_board.rows else None
-    defaults = (
+    defaults = list(
         LongTermDefault.objects.filter(student=pupil, cancelled_at__isnull=True)
+        .exclude(ends_on__lt=page.today - dt.timedelta(days=180))
         .select_related("set_by")
         .prefetch_related("days__bus_route", "days__pickup_guardian")[:5]
     )
+    for version in defaults:
+        if version.starts_on > page.today:
+            version.state = "scheduled"
+        elif version.ends_on is not None and version.ends_on < page.today:
+            version.state = "ended"
+        else:
+            version.state = "current"
     changes = (
         PlanChange.objects.filter(student=pupil, cancelled_at__isnull=True,
                                   ends_on__gte=page.today - dt.timedelta(days=30))
@@ -188,7 +198,8 @@ def student(request, school_id, student_id):
     return render(
         request, "plans/student.html",
         page.context("students", student=pupil, row=row, board=today_board, upcoming=upcoming,
-                     defaults=defaults, changes=changes, absences=absences[:10],
+                     defaults=defaults, has_standing=any(v.state != "ended" for v in defaults),
+                     changes=changes, absences=absences[:10],
                      enrollments=enrollments, guardians=pupil.guardians.all(),
                      weekday_names=WEEKDAY_NAMES),
     )  # fmt: skip
@@ -346,11 +357,18 @@ def change_cancel(request, school_id, student_id, change_id):
     pupil = _student_or_404(page, student_id)
     change = get_object_or_404(PlanChange, pk=change_id, student=pupil)
     try:
-        services.change_cancel(change=change, actor=request.user)
+        change = services.change_cancel(change=change, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Removed the change for {change.span_label}.")
+        if change.cancelled_at:
+            messages.success(request, f"Removed the change for {change.span_label}.")
+        else:
+            messages.success(
+                request,
+                f"Ended the change after yesterday ({change.span_label}); "
+                "the days already past keep it.",
+            )
     return redirect(_student_url(page, pupil))
 
 

@@ -33,6 +33,13 @@ class SchoolSettingsForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        name = data.get("name")
+        if name and (
+            School.objects.filter(district=self.instance.district_id, name__iexact=name)
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            self.add_error("name", "Another school of the district already has that name.")
         if data.get("parent_editing") and not data.get("parent_access"):
             self.add_error(
                 "parent_editing", "Parents can only change plans if they can see them too."
@@ -65,6 +72,8 @@ class CalendarDayForm(forms.ModelForm):
             data["dismissal_time"] = None
             self.instance.dismissal_time = None
         date = data.get("date")
+        if date and date < self.instance.school.today():
+            self.add_error("date", "Past days keep the calendar they had; choose today or later.")
         if data.get("kind") == CalendarDay.Kind.EXTRA_SCHOOL_DAY and date and date.weekday() >= 5:
             if data.get("follows_weekday") is None:
                 self.add_error(

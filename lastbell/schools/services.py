@@ -36,6 +36,8 @@ def school_settings_save(*, school: School, actor, via=Via.WEB) -> School:
         school.save()
         after = _settings_snapshot(school)
         changed = {k for k in after if before.get(k) != after[k]}
+        if not changed:
+            return school
         audit_record(
             action="school.settings.updated", actor=actor, target=school, school=school,
             before={k: before[k] for k in sorted(changed)},
@@ -88,10 +90,14 @@ def term_save(*, term, actor, via=Via.WEB):
 def bus_route_save(*, route, actor, via=Via.WEB):
     creating = route.pk is None
     with transaction.atomic():
+        before = None
+        if not creating:
+            old = type(route).objects.select_for_update().get(pk=route.pk)
+            before = {"number": old.number, "name": old.name, "active": old.active}
         route.save()
         audit_record(
             action="school.bus_route.created" if creating else "school.bus_route.updated",
-            actor=actor, target=route, school=route.school,
+            actor=actor, target=route, school=route.school, before=before,
             after={"number": route.number, "name": route.name, "active": route.active},
             via=via,
         )  # fmt: skip

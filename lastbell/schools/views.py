@@ -163,6 +163,9 @@ def bus_route_add(request, school_id):
 def calendar_day_delete(request, school_id, day_id):
     page = _settings_page(request, school_id)
     day = get_object_or_404(CalendarDay, pk=day_id, school=page.school)
+    if day.date < page.today:
+        messages.error(request, "Past days keep the calendar they had; this entry stays.")
+        return redirect(reverse("schools:settings", args=[page.school.id]) + "#calendar")
     services.calendar_day_delete(day=day, actor=request.user)
     messages.success(request, f"Removed the calendar entry of {day.date:%B %-d}.")
     return redirect(reverse("schools:settings", args=[page.school.id]) + "#calendar")
