@@ -165,6 +165,7 @@ class ProgramForm(forms.ModelForm):
             self.add_error("ends_on", "The last day is before the first day.")
         if data.get("capacity") == 0:
             self.add_error("capacity", "Capacity must be at least 1; leave it empty for no limit.")
+        self._keep_past_days(data)
         name = data.get("name")
         if name and (
             Program.objects.filter(school=self.instance.school, name__iexact=name)
@@ -175,6 +176,24 @@ class ProgramForm(forms.ModelForm):
         if data.get("meets_on"):
             self.instance.weekdays = weekdays.mask_of(data["meets_on"])
         return data
+
+    def _keep_past_days(self, data):
+        """A program that has met keeps its past days: no edit may change them."""
+        if self.instance.pk is None:
+            return
+        saved = Program.objects.get(pk=self.instance.pk)
+        today = saved.school.today()
+        if saved.starts_on >= today:
+            return
+        again = "To change this for the future, end the program and create a new one."
+        if data.get("starts_on") and data["starts_on"] != saved.starts_on:
+            self.add_error("starts_on", f"This program has already started. {again}")
+        if data.get("meets_on") and weekdays.mask_of(data["meets_on"]) != saved.weekdays:
+            self.add_error("meets_on", f"This program has already met on these days. {again}")
+        if data.get("ends_on") and data["ends_on"] < today - dt.timedelta(days=1):
+            self.add_error(
+                "ends_on", "A program can end yesterday at the earliest; past days keep their plan."
+            )
 
     def validate_unique(self):
         # Uniqueness is checked in clean() with a message the office understands.

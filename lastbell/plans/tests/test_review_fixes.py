@@ -130,3 +130,27 @@ def test_it_answers_a_far_history_date_with_a_message(client, school, staff):
     response = client.get(reverse("audit:history", args=[school.id]), {"date_to": "9999-12-31"})
     assert response.status_code == 200
     assert "Enter a date between 1900 and 2999." in response.content.decode()
+
+
+def test_it_keeps_the_past_days_of_a_program_that_has_met(client, school, staff, on_school_day):
+    from lastbell.plans import weekdays
+    from lastbell.plans.models import Program
+
+    care = Program.objects.create(
+        school=school, name="Care", weekdays=weekdays.SCHOOL_WEEK, end_time=dt.time(18),
+        starts_on=dt.date(2026, 9, 1), ends_on=dt.date(2027, 6, 1),
+    )  # fmt: skip
+    client.force_login(staff)
+    data = {"name": "Care", "kind": "care", "starts_on": "2026-09-01", "ends_on": "2027-06-01",
+            "end_time": "18:00", "meets_on": ["1", "3"]}  # fmt: skip
+    response = client.post(reverse("plans:program_edit", args=[school.id, care.id]), data)
+    assert response.status_code == 400
+    assert "already met on these days" in response.content.decode()
+    care.refresh_from_db()
+    assert care.weekdays == weekdays.SCHOOL_WEEK
+    data["meets_on"] = [str(d) for d in range(5)]
+    data["ends_on"] = "2026-12-18"  # ending it in the future is fine
+    response = client.post(reverse("plans:program_edit", args=[school.id, care.id]), data)
+    assert response.status_code == 302
+    care.refresh_from_db()
+    assert care.ends_on == dt.date(2026, 12, 18)
