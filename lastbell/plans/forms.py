@@ -3,6 +3,7 @@ import datetime as dt
 from django import forms
 
 from lastbell.plans import weekdays
+from lastbell.plans.board import TYPE_LABELS, TYPE_ORDER
 from lastbell.plans.models import SETTABLE_TYPES, DefaultDay, Program
 from lastbell.plans.services import PlanSpec
 from lastbell.schools.models import WEEKDAY_NAMES
@@ -246,8 +247,6 @@ class BoardFilterForm(forms.Form):
         self.fields["homeroom"].choices = [("", "All homerooms")] + [
             (str(i), name) for i, name in homerooms
         ]
-        from lastbell.plans.board import TYPE_LABELS, TYPE_ORDER
-
         self.fields["type"].choices = (
             [("", "All plans"), ("missing", "No plan yet")]
             + [(t.value, TYPE_LABELS[t]) for t in TYPE_ORDER]

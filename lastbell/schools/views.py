@@ -20,22 +20,20 @@ def home(request):
     districts = list(districts_administered(request.user))
     if districts:
         return redirect("schools:district", districts[0].id)
-    schools = list(schools_for(request.user))
+    schools = list(schools_for(request.user)[:2])
     if len(schools) == 1:
         return redirect("plans:dashboard", schools[0].id)
-    if not schools:
-        raise PermissionDenied(
-            "This account has no staff access to any school. If you are a parent, use the "
-            "sign-in link the school sent you."
-        )
-    return render(request, "schools/pick.html", {"schools": schools})
+    return pick(request)
 
 
 @login_required
 def pick(request):
     schools = list(schools_for(request.user).order_by("district__name", "name"))
     if not schools:
-        raise PermissionDenied("This account has no staff access to any school.")
+        raise PermissionDenied(
+            "This account has no staff access to any school. If you are a parent, use the "
+            "sign-in link the school sent you."
+        )
     return render(request, "schools/pick.html", {"schools": schools})
 
 
