@@ -308,3 +308,14 @@ class Enrollment(Provenance):
 
 def validation_error(errors: dict[str, str]) -> ValidationError:
     return ValidationError({field: [message] for field, message in errors.items()})
+
+
+class BoardStamp(models.Model):
+    """A school's board stamp (scope = school id; 0 = names of people, district-wide). Written
+    only by the database triggers of plans/stamps.py, in the transaction of the write itself."""
+
+    scope = models.BigIntegerField(primary_key=True)
+    token = models.BigIntegerField()
+
+    def __str__(self):
+        return f"{self.scope}: {self.token}"
