@@ -10,7 +10,7 @@ PYTHON := $(shell for p in "$$(pyenv root 2>/dev/null)/versions/$(PYVER)/bin/pyt
 	[ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
 	&& echo "$$p" && break; done)
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install lint bench messages clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "Last Bell needs Python $(PYVER) or newer (pyenv install $(PYVER))."; exit 1; }
@@ -22,22 +22,38 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 install: $(BIN)/.installed
 
 run: install
-	$(BIN)/lastbell serve
+	@# The demo prints family emails to this terminal unless a mail server is configured.
+	EMAIL_BACKEND=$${EMAIL_BACKEND:-django.core.mail.backends.console.EmailBackend} $(BIN)/lastbell serve
 
 # Browser tests drive Debian's Chromium; install it if this machine lacks it.
 /usr/bin/chromium:
 	@command -v apt-get >/dev/null || { echo "Install Chromium at /usr/bin/chromium for the browser tests."; exit 1; }
 	apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 
-test: install /usr/bin/chromium
+# axe-core for the browser tests' accessibility checks, at the version package-lock.json pins.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "The browser tests need Node.js and npm (for axe-core)."; exit 1; }
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
+test: install /usr/bin/chromium node_modules/.installed
 	LASTBELL_TESTING=1 $(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check lastbell bench
 	$(BIN)/ruff format --check lastbell bench
 
+# After changing user-visible text: gather it into lastbell/locale/es/LC_MESSAGES/django.po,
+# translate what is new there, then run this again to compile django.mo. Commit both files,
+# so installing needs no gettext; lastbell/tests/test_translations.py checks they agree.
+messages: install
+	@command -v msgfmt >/dev/null || { echo "make messages needs GNU gettext (apt-get install gettext)."; exit 1; }
+	cd lastbell && ../$(BIN)/lastbell makemessages --locale es --no-obsolete --no-wrap --add-location file \
+		--ignore static --ignore tests --ignore migrations
+	cd lastbell && ../$(BIN)/lastbell compilemessages --locale es
+
 bench: install
 	$(BIN)/python -m bench.day_board
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules

@@ -1,12 +1,24 @@
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from lastbell import testing
 from lastbell.accounts.models import Role
 
+# Playwright fixtures (browser, page, sign_in, force_sign_in) and the axe-core check.
+pytest_plugins = ["lastbell.testing_browser"]
+
 # A Wednesday in the school year; tests that care about "today" travel here.
 SCHOOL_DAY = dt.date(2026, 11, 18)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """LocaleMiddleware and guardian pages switch the language for the rest of the thread;
+    each test starts in the default one, whichever language the test before it left on."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "lastbell.plans",
     "lastbell.attendance",
     "lastbell.audit",
+    "lastbell.messaging",
+    "lastbell.family",
     "lastbell.demo",
     "lastbell.ops",
 ]
@@ -147,6 +149,15 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "schools:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# Guardians sign in by links (django-sesame); a link's purpose and lifetime are checked by
+# lastbell/family/links.py, this is only the longest any link lives.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "sesame.backends.ModelBackend",
+]
+SESAME_MAX_AGE = 14 * 24 * 3600
+# The address links in messages start with: the one people reach the app at.
+LASTBELL_BASE_URL = env_str("LASTBELL_BASE_URL", "http://127.0.0.1:8000")
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -225,6 +236,20 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Last Bell <lastbell@localhost>")
+
+# Text messages: a Twilio-style gateway when LASTBELL_SMS_URL is set, else printed (development).
+LASTBELL_SMS_URL = env_str("LASTBELL_SMS_URL")
+LASTBELL_SMS_ACCOUNT_SID = env_str("LASTBELL_SMS_ACCOUNT_SID")
+LASTBELL_SMS_AUTH_TOKEN = env_str("LASTBELL_SMS_AUTH_TOKEN")
+LASTBELL_SMS_FROM = env_str("LASTBELL_SMS_FROM")
+LASTBELL_SMS_TIMEOUT = env_int("LASTBELL_SMS_TIMEOUT", 10)
+LASTBELL_SMS_BACKEND = env_str(
+    "LASTBELL_SMS_BACKEND",
+    "lastbell.messaging.backends."
+    + ("HttpSmsBackend" if LASTBELL_SMS_URL else "ConsoleSmsBackend"),
+)
+# Email and texts are retried 1, 2, 4 … minutes apart (at most an hour), then given up.
+LASTBELL_MESSAGE_MAX_ATTEMPTS = env_int("LASTBELL_MESSAGE_MAX_ATTEMPTS", 8)
 
 LOGGING = {
     "version": 1,

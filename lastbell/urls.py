@@ -92,7 +92,13 @@ audit = ([path(S + "history/", audit_views.history, name="history")], "audit")
 
 urlpatterns = [
     path("accounts/", include(accounts)),
+    # POST /i18n/setlang/ (name "set_language"): the language switcher; see lastbell/i18n.py.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include(schools)),
     path("", include(plans)),
     path("", include(audit)),
+    path(S + "messages/", include("lastbell.messaging.urls")),
+    path(S + "students/<int:student_id>/pickup/", include("lastbell.people.urls")),
+    path(S + "families/", include("lastbell.family.staff_urls")),
+    path("family/", include("lastbell.family.urls")),
 ]

@@ -11,6 +11,10 @@ class Via(models.TextChoices):
 
 # What staff read in the History tab for each dotted action.
 ACTION_LABELS = {
+    "family.invited": "Invited a family",
+    "family.missing_plan_sent": "Asked the parents for a plan",
+    "family.language.set": "Changed a guardian's language",
+    "message.retried": "Retried a message",
     "plan.default.set": "Set the long-term default",
     "plan.default.ended": "Ended the long-term default",
     "plan.default.cancelled": "Dropped a scheduled long-term default",
@@ -28,6 +32,11 @@ ACTION_LABELS = {
     "school.term.saved": "Added a term",
     "school.bus_route.created": "Added a bus route",
     "school.bus_route.updated": "Changed a bus route",
+    "pickup.adult.added": "Added a pickup adult",
+    "pickup.adult.removed": "Removed a pickup adult",
+    "pickup.adult.verified": "Verified a pickup adult",
+    "custody.restriction.recorded": "Recorded a custody restriction",
+    "custody.restriction.ended": "Ended a custody restriction",
 }
 
 

@@ -37,7 +37,15 @@ from lastbell.demo.names import (
     SCHOOL_PLACES,
     UNEXCUSED_REASONS,
 )
-from lastbell.people.models import Guardian, GuardianLink, Student
+from lastbell.people.models import (
+    AuthorizedAdult,
+    CustodyRestriction,
+    Guardian,
+    GuardianLink,
+    PickupSource,
+    RestrictionKind,
+    Student,
+)
 from lastbell.plans import weekdays
 from lastbell.plans.models import (
     DefaultDay,
@@ -272,6 +280,7 @@ class _Family:
     kids: list["_Kid"] = field(default_factory=list)
     account: User | None = None
     route: BusRoute | None = None
+    sign_in_shown: bool = False  # the family whose guardian's sign-in `make run` prints
 
 
 @dataclass(eq=False)
@@ -348,6 +357,7 @@ class _SchoolBuilder:
         self._routes()
         self._programs()
         self._families()
+        self._pickup_lists()
         self._defaults()
         self._enrollments()
         self._changes()
@@ -621,11 +631,56 @@ class _SchoolBuilder:
             if family.account:
                 family.guardians[0].user = family.account
         if shown.account:
+            shown.sign_in_shown = True
             names = [kid.student.preferred_name or kid.student.first_name for kid in shown.kids]
             children = _children(names)
             self.sign_ins.append(
                 (f"Guardian — parent of {children}, {self.name}", shown.account.email,
                  DEMO_PASSWORD)
+            )  # fmt: skip
+
+    # -- pickup lists and custody ------------------------------------------------------------
+
+    RELATIONSHIPS = {"Grandma": "Grandmother", "Grandpa": "Grandfather", "Abuela": "Abuela",
+                     "Abuelo": "Abuelo", "Tía": "Tía", "Tío": "Tío"}  # fmt: skip
+
+    def _pickup_lists(self):
+        """The relative who picks up now and then is on most pickup lists; staff checked half
+        of them. One child of the printed family has a custody order on file."""
+        rng = self.rng
+        adults = []
+        for family in self.families:
+            if rng.random() > 0.6:
+                continue
+            title, _, rest = family.relative.partition(" ")
+            if title in self.RELATIONSHIPS:
+                first, last, relationship = (
+                    rng.choice(POOLS[family.pool].first),
+                    rest,
+                    self.RELATIONSHIPS[title],
+                )
+            else:
+                name, _, relation = family.relative.partition(" (")
+                first, _, last = name.partition(" ")
+                relationship = relation.rstrip(")").capitalize()
+            phone = f"({rng.randint(200, 989)}) 555-01{rng.randint(0, 99):02d}"
+            verified = rng.random() < 0.5
+            for kid in family.kids:
+                adults.append(AuthorizedAdult(
+                    student=kid.student, first_name=first, last_name=last,
+                    relationship=relationship, phone=phone, source=PickupSource.GUARDIAN,
+                    verified_at=timezone.now() if verified else None,
+                    verified_by=rng.choice(self.office) if verified else None,
+                ))  # fmt: skip
+        AuthorizedAdult.objects.bulk_create(adults)
+        shown = next((f for f in self.families if f.account and f.sign_in_shown), None)
+        if shown:
+            kid = shown.kids[0]
+            CustodyRestriction.objects.create(
+                student=kid.student, person_name=f"{rng.choice(POOLS[shown.pool].first)} "
+                f"{shown.last_name}", kind=RestrictionKind.DO_NOT_RELEASE,
+                court_order_reference=f"FL-{self.day.year}-{rng.randint(1000, 9999)}",
+                starts_on=self.term_start, recorded_by=self.office[0],
             )  # fmt: skip
 
     # -- long-term defaults ----------------------------------------------------------------

@@ -15,6 +15,9 @@ from operator import itemgetter
 from django.db import connection
 from django.db.models import CharField, F, Q
 from django.db.models.functions import Cast
+from django.utils import formats
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
 
 from lastbell.attendance.models import Absence
 from lastbell.people.models import Student
@@ -107,29 +110,34 @@ class BoardRow:
 
     @property
     def type_label(self) -> str:
-        return TYPE_LABELS.get(self.plan_type, "No plan") if self.plan_type else "No plan"
+        return str(
+            TYPE_LABELS.get(self.plan_type, _("No plan")) if self.plan_type else _("No plan")
+        )
 
     @property
     def detail(self) -> str:
         kind = self.plan_type
         if kind is None:
             return ""
+        note = f" — {self.note}" if self.note else ""
         if kind == PlanType.BUS:
-            return f"Bus {self.bus_number}" + (f" — {self.bus_name}" if self.bus_name else "")
-        if kind == PlanType.PICKUP:
-            return f"Picked up by {self.pickup}"
-        if kind == PlanType.WALK:
-            return "Walks home" + (f" — {self.note}" if self.note else "")
-        if kind == PlanType.BIKE:
-            return "Bikes home" + (f" — {self.note}" if self.note else "")
-        if kind == PlanType.PROGRAM:
-            return f"{self.program_name} until {_time(self.time)}"
-        if kind == PlanType.EARLY_DISMISSAL:
-            return f"Early dismissal at {_time(self.time)}" + (
-                f" — {self.note}" if self.note else ""
+            return _("Bus %(number)s") % {"number": self.bus_number} + (
+                f" — {self.bus_name}" if self.bus_name else ""
             )
+        if kind == PlanType.PICKUP:
+            return _("Picked up by %(name)s") % {"name": self.pickup}
+        if kind == PlanType.WALK:
+            return _("Walks home") + note
+        if kind == PlanType.BIKE:
+            return _("Bikes home") + note
+        if kind == PlanType.PROGRAM:
+            return _("%(program)s until %(time)s") % {
+                "program": self.program_name, "time": _time(self.time),
+            }  # fmt: skip
+        if kind == PlanType.EARLY_DISMISSAL:
+            return _("Early dismissal at %(time)s") % {"time": _time(self.time)} + note
         if kind == PlanType.ABSENCE:
-            return "Absent, excused" if self.excused else "Absent, not excused"
+            return _("Absent, excused") if self.excused else _("Absent, not excused")
         return self.note
 
     @property
@@ -144,20 +152,24 @@ class BoardRow:
     def why(self) -> str:
         """A sentence that says why this plan is in effect today."""
         if self.layer is None:
-            return "No absence, change, program or long-term default covers this day."
-        who = self.set_by or self.source_label.lower()
+            return _("No absence, change, program or long-term default covers this day.")
+        who = self.set_by or str(self.source_label).lower()
         set_at = self.set_at
-        when = f" on {set_at:%b %-d, %Y}" if set_at else ""
         reasons = {
-            Layer.ABSENCE: "The attendance system marked the student",
-            Layer.CHANGE: "A change for this day overrides the usual plan",
-            Layer.PROGRAM: "The student is enrolled in this program today",
-            Layer.DEFAULT: "The long-term default for this weekday",
+            Layer.ABSENCE: _("The attendance system marked the student absent"),
+            Layer.CHANGE: _("A change for this day overrides the usual plan"),
+            Layer.PROGRAM: _("The student is enrolled in this program today"),
+            Layer.DEFAULT: _("The long-term default for this weekday"),
         }
         text = reasons[self.layer]
-        if self.layer == Layer.ABSENCE:
-            text += " early departure" if self.plan_type == PlanType.EARLY_DISMISSAL else " absent"
-        return f"{text}; set by {who}{when}."
+        if self.layer == Layer.ABSENCE and self.plan_type == PlanType.EARLY_DISMISSAL:
+            text = _("The attendance system marked the student early departure")
+        if set_at:
+            day = formats.date_format(set_at, "M j, Y")
+            return _("%(reason)s; set by %(who)s on %(day)s.") % {
+                "reason": text, "who": who, "day": day,
+            }  # fmt: skip
+        return _("%(reason)s; set by %(who)s.") % {"reason": text, "who": who}
 
     def export_values(self, tz) -> list[str]:
         return [
@@ -381,7 +393,8 @@ def plan_days(
         school_day = date in open_days
         if school_day and layers is not None:
             layers.resolve(date, rows)
-        reason = "" if school_day else calendar.why_not(date)
+        # Lazy: the sentence is written in the reader's language, and a board is shared.
+        reason = "" if school_day else lazy(calendar.why_not, str)(date)
         boards[date] = DayBoard(school, date, school_day, reason, rows)
     return boards
 

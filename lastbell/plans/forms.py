@@ -1,6 +1,8 @@
 import datetime as dt
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from lastbell.plans import weekdays
 from lastbell.plans.board import TYPE_LABELS, TYPE_ORDER
@@ -30,25 +32,25 @@ class PlanForm(forms.Form):
     """How a student gets home: the fields shared by defaults and changes."""
 
     plan_type = forms.ChoiceField(
-        label="How home", choices=[("", "Choose…"), *SETTABLE_TYPES],
-        error_messages={"required": "Choose how the student gets home.",
-                        "invalid_choice": "Choose how the student gets home from the list."},
+        label=_("How home"), choices=[("", _("Choose…")), *SETTABLE_TYPES],
+        error_messages={"required": _("Choose how the student gets home."),
+                        "invalid_choice": _("Choose how the student gets home from the list.")},
     )  # fmt: skip
     bus_route = forms.ModelChoiceField(
-        label="Bus route", queryset=None, required=False, empty_label="Choose a bus…",
-        error_messages={"invalid_choice": "Choose a bus route from this school's list."},
+        label=_("Bus route"), queryset=None, required=False, empty_label=_("Choose a bus…"),
+        error_messages={"invalid_choice": _("Choose a bus route from this school's list.")},
     )  # fmt: skip
     pickup_guardian = forms.ModelChoiceField(
-        label="Picked up by (guardian)", queryset=None, required=False,
-        empty_label="Someone else…",
-        error_messages={"invalid_choice": "Choose one of this student's guardians."},
+        label=_("Picked up by (guardian)"), queryset=None, required=False,
+        empty_label=_("Someone else…"),
+        error_messages={"invalid_choice": _("Choose one of this student's guardians.")},
     )  # fmt: skip
-    pickup_name = forms.CharField(label="or another adult", max_length=200, required=False)
+    pickup_name = forms.CharField(label=_("or another adult"), max_length=200, required=False)
     dismiss_at = forms.TimeField(
-        label="Dismissal time", required=False, widget=TimeInput(),
-        error_messages={"invalid": "Enter a time such as 1:30 PM."},
+        label=_("Dismissal time"), required=False, widget=TimeInput(),
+        error_messages={"invalid": _("Enter a time such as 1:30 PM.")},
     )  # fmt: skip
-    note = forms.CharField(label="Note", max_length=500, required=False)
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)
 
     def __init__(self, *args, school, student=None, optional=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -60,10 +62,22 @@ class PlanForm(forms.Form):
         )
         if not guardians:
             del self.fields["pickup_guardian"]
-            self.fields["pickup_name"].label = "Picked up by"
+            self.fields["pickup_name"].label = gettext("Picked up by")
+        # The adults on the pickup list are offered as they type (a datalist: no script).
+        self.adult_names = []
+        if student is not None:
+            self.adult_names = [
+                f"{first} {last}"
+                for first, last in student.authorized_adults.active().values_list(
+                    "first_name", "last_name"
+                )
+            ]
+        if self.adult_names:
+            self.adults_list_id = f"adults-{self.prefix or 'plan'}"
+            self.fields["pickup_name"].widget.attrs["list"] = self.adults_list_id
         if optional:
             self.fields["plan_type"].required = False
-            self.fields["plan_type"].choices = [("", "No plan this day"), *SETTABLE_TYPES]
+            self.fields["plan_type"].choices = [("", gettext("No plan this day")), *SETTABLE_TYPES]
 
     def clean(self):
         data = super().clean()
@@ -97,29 +111,32 @@ class PlanForm(forms.Form):
 
 
 class DefaultStartForm(forms.Form):
-    PATTERNS = [("same", "The same plan every school day"), ("by_day", "Different by weekday")]
+    PATTERNS = [
+        ("same", _("The same plan every school day")),
+        ("by_day", _("Different by weekday")),
+    ]
     pattern = forms.ChoiceField(
-        label="Plan", choices=PATTERNS, widget=forms.RadioSelect, initial="same"
+        label=_("Plan"), choices=PATTERNS, widget=forms.RadioSelect, initial="same"
     )
     starts_on = forms.DateField(
-        label="Starts on", widget=DateInput(),
-        error_messages={"required": "Give the first day of the new default.",
-                        "invalid": "Enter a date such as 2026-11-30."},
+        label=_("Starts on"), widget=DateInput(),
+        error_messages={"required": _("Give the first day of the new default."),
+                        "invalid": _("Enter a date such as 2026-11-30.")},
     )  # fmt: skip
 
 
 class ChangeForm(PlanForm):
     starts_on = forms.DateField(
-        label="From", widget=DateInput(),
-        error_messages={"required": "Give the first day of the change.",
-                        "invalid": "Enter a date such as 2026-11-30."},
+        label=_("From"), widget=DateInput(),
+        error_messages={"required": _("Give the first day of the change."),
+                        "invalid": _("Enter a date such as 2026-11-30.")},
     )  # fmt: skip
     ends_on = forms.DateField(
-        label="Until (leave empty for one day)", required=False, widget=DateInput(),
-        error_messages={"invalid": "Enter a date such as 2026-11-30."},
+        label=_("Until (leave empty for one day)"), required=False, widget=DateInput(),
+        error_messages={"invalid": _("Enter a date such as 2026-11-30.")},
     )  # fmt: skip
     weekdays = forms.MultipleChoiceField(
-        label="Only on these weekdays (leave all unticked for every day)",
+        label=_("Only on these weekdays (leave all unticked for every day)"),
         choices=SCHOOL_WEEKDAYS, required=False, widget=forms.CheckboxSelectMultiple,
     )  # fmt: skip
 
@@ -271,3 +288,56 @@ class BoardFilterForm(forms.Form):
         elif data["type"]:
             rows = [r for r in rows if r.plan_type == data["type"]]
         return rows
+
+
+def default_forms(data, *, school, student, current, starts_on: dt.date):
+    """The default editor: one plan for every school day, or one per weekday.
+
+    Returns the start form, the every-day plan form and (weekday, name, form) per weekday,
+    filled from `current` (the version in effect) when there is one.
+    """
+    start = DefaultStartForm(data, initial={"starts_on": starts_on, "pattern": "same"})
+    every = PlanForm(
+        data, prefix="all", school=school, student=student, initial=_initial_plan(current, 0)
+    )
+    by_day = [
+        (day, WEEKDAY_NAMES[day],
+         PlanForm(data, prefix=f"d{day}", school=school, student=student, optional=True,
+                  initial=_initial_plan(current, day)))
+        for day in range(5)
+    ]  # fmt: skip
+    if current is not None and len({_plan_key(d) for d in current.days.all()}) > 1:
+        start.initial["pattern"] = "by_day"
+    return start, every, by_day
+
+
+def default_days(start, every, by_day) -> dict | None:
+    """The weekday plans the editor was given, or None while a form has errors."""
+    if not start.is_valid():
+        return None
+    if start.cleaned_data["pattern"] == "same":
+        return dict.fromkeys(range(5), every.spec()) if every.is_valid() else None
+    if not all(form.is_valid() for _, _, form in by_day):
+        return None
+    return {day: form.spec() for day, _, form in by_day if form.spec() is not None}
+
+
+def _plan_key(day):
+    return (day.plan_type, day.bus_route_id, day.pickup_guardian_id, day.pickup_name,
+            day.dismiss_at, day.note)  # fmt: skip
+
+
+def _initial_plan(current, weekday):
+    if current is None:
+        return {}
+    for day in current.days.all():
+        if day.weekday == weekday:
+            return {
+                "plan_type": day.plan_type,
+                "bus_route": day.bus_route_id,
+                "pickup_guardian": day.pickup_guardian_id,
+                "pickup_name": day.pickup_name,
+                "dismiss_at": day.dismiss_at,
+                "note": day.note,
+            }
+    return {}

@@ -4,38 +4,41 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from lastbell.plans import weekdays
 
 
 class PlanType(models.TextChoices):
-    BUS = "bus", "Bus"
-    PICKUP = "pickup", "Pickup"
-    WALK = "walk", "Walk"
-    BIKE = "bike", "Bike"
-    EARLY_DISMISSAL = "early_dismissal", "Early dismissal"
-    PROGRAM = "program", "After-school program"
-    OTHER = "other", "Other"
-    ABSENCE = "absence", "Absent"
+    BUS = "bus", gettext_lazy("Bus")
+    PICKUP = "pickup", gettext_lazy("Pickup")
+    WALK = "walk", gettext_lazy("Walk")
+    BIKE = "bike", gettext_lazy("Bike")
+    EARLY_DISMISSAL = "early_dismissal", gettext_lazy("Early dismissal")
+    PROGRAM = "program", gettext_lazy("After-school program")
+    OTHER = "other", gettext_lazy("Other")
+    ABSENCE = "absence", gettext_lazy("Absent")
 
 
 # What a person may choose on a default or a change. Programs come from enrollments and
 # absences only from attendance, so nobody picks them by hand.
 SETTABLE_TYPES = [
-    (PlanType.BUS, "Bus"),
-    (PlanType.PICKUP, "Pickup"),
-    (PlanType.WALK, "Walk"),
-    (PlanType.BIKE, "Bike"),
-    (PlanType.EARLY_DISMISSAL, "Early dismissal"),
-    (PlanType.OTHER, "Other"),
+    (PlanType.BUS, gettext_lazy("Bus")),
+    (PlanType.PICKUP, gettext_lazy("Pickup")),
+    (PlanType.WALK, gettext_lazy("Walk")),
+    (PlanType.BIKE, gettext_lazy("Bike")),
+    (PlanType.EARLY_DISMISSAL, gettext_lazy("Early dismissal")),
+    (PlanType.OTHER, gettext_lazy("Other")),
 ]
 
 
 class Source(models.TextChoices):
-    STAFF = "staff", "Staff"
-    GUARDIAN = "guardian", "Guardian"
-    IMPORT = "import", "Import"
-    SYSTEM = "system", "System"
+    # Guardians read these too: "set by staff" says why a plan is in effect.
+    STAFF = "staff", gettext_lazy("Staff")
+    GUARDIAN = "guardian", gettext_lazy("Guardian")
+    IMPORT = "import", gettext_lazy("Import")
+    SYSTEM = "system", gettext_lazy("System")
 
 
 class Layer(models.TextChoices):
@@ -87,29 +90,33 @@ class PlanFields(models.Model):
         errors = {}
         kind = self.plan_type
         if kind == PlanType.ABSENCE:
-            errors["plan_type"] = "Absences come from the attendance system and can't be set here."
+            errors["plan_type"] = _(
+                "Absences come from the attendance system and can't be set here."
+            )
         elif kind == PlanType.PROGRAM:
-            errors["plan_type"] = "To put a student in a program, enroll them on the Programs tab."
+            errors["plan_type"] = _(
+                "To put a student in a program, enroll them on the Programs tab."
+            )
         elif kind not in PlanType.values:
-            errors["plan_type"] = "Choose how the student gets home."
+            errors["plan_type"] = _("Choose how the student gets home.")
         if kind == PlanType.BUS:
             if self.bus_route_id is None:
-                errors["bus_route"] = "Choose the bus route for a bus plan."
+                errors["bus_route"] = _("Choose the bus route for a bus plan.")
             elif self.bus_route.school_id != school.id:
-                errors["bus_route"] = "That bus route belongs to another school."
+                errors["bus_route"] = _("That bus route belongs to another school.")
         if kind == PlanType.PICKUP and not (self.pickup_guardian_id or self.pickup_name.strip()):
-            errors["pickup_name"] = "Say who picks the student up: a guardian or another adult."
+            errors["pickup_name"] = _("Say who picks the student up: a guardian or another adult.")
         elif (
             kind == PlanType.PICKUP
             and self.pickup_guardian_id
             and student is not None
             and not student.guardian_links.filter(guardian_id=self.pickup_guardian_id).exists()
         ):
-            errors["pickup_guardian"] = "That person is not one of this student's guardians."
+            errors["pickup_guardian"] = _("That person is not one of this student's guardians.")
         if kind == PlanType.EARLY_DISMISSAL and self.dismiss_at is None:
-            errors["dismiss_at"] = "Give the time of the early dismissal."
+            errors["dismiss_at"] = _("Give the time of the early dismissal.")
         if kind == PlanType.OTHER and not self.note.strip():
-            errors["note"] = "Add a note that says how the student gets home."
+            errors["note"] = _("Add a note that says how the student gets home.")
         return errors
 
     def clear_unused(self):

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from lastbell.audit.models import Via
 from lastbell.audit.services import audit_record
-from lastbell.plans import weekdays
+from lastbell.plans import notify, weekdays
 from lastbell.plans.models import (
     DefaultDay,
     Enrollment,
@@ -78,10 +79,10 @@ def default_set(
     """
     school = student.school
     if not days:
-        raise validation_error({"days": "Choose a plan for at least one weekday."})
+        raise validation_error({"days": _("Choose a plan for at least one weekday.")})
     if starts_on < school.today():
         raise validation_error(
-            {"starts_on": "A new default can start today or later; past days keep their plan."}
+            {"starts_on": _("A new default can start today or later; past days keep their plan.")}
         )
     new_days = [
         _checked(DefaultDay(weekday=weekday, **spec.fields()), school, student)
@@ -126,10 +127,14 @@ def default_set(
             student=student, before=before, after=_default_snapshot(default), via=via,
             label=f"Long-term default for {student.full_name}",
         )  # fmt: skip
+        notify.confirm(student=student, actor=actor, source=source,
+                       lines_of=lambda: notify.default_lines(default))  # fmt: skip
     return default
 
 
-def default_end(*, student, last_day: dt.date, actor, via=Via.WEB) -> LongTermDefault | None:
+def default_end(
+    *, student, last_day: dt.date, actor, via=Via.WEB, source=Source.STAFF
+) -> LongTermDefault | None:
     """Stop the standing plan after `last_day`: from the next day the student has none.
 
     The version in effect on `last_day` ends then; versions that start later are cancelled.
@@ -162,6 +167,9 @@ def default_end(*, student, last_day: dt.date, actor, via=Via.WEB) -> LongTermDe
                 label=f"Long-term default for {student.full_name}",
             )  # fmt: skip
             ended = version
+        if ended is not None:
+            notify.confirm(student=student, actor=actor, source=source,
+                           lines_of=lambda: notify.default_ended_lines(last_day))  # fmt: skip
     return ended
 
 
@@ -192,18 +200,18 @@ def change_create(
     )  # fmt: skip
     errors = {}
     if ends_on < starts_on:
-        errors["ends_on"] = "The last day of the change is before its first day."
+        errors["ends_on"] = _("The last day of the change is before its first day.")
     elif starts_on < school.today():
-        errors["starts_on"] = "A change can't start in the past."
+        errors["starts_on"] = _("A change can't start in the past.")
     elif (ends_on - starts_on).days > 366:
-        errors["ends_on"] = "A change can last a year at most; set a long-term default instead."
+        errors["ends_on"] = _("A change can last a year at most; set a long-term default instead.")
     if not weekday_mask or weekday_mask & ~weekdays.ALL_DAYS:
-        errors["weekdays"] = "Choose at least one weekday."
+        errors["weekdays"] = _("Choose at least one weekday.")
     elif not errors and not any(
         change.covers(starts_on + dt.timedelta(days=n))
         for n in range(min(7, (ends_on - starts_on).days + 1))
     ):
-        errors["weekdays"] = "None of the chosen weekdays falls between those dates."
+        errors["weekdays"] = _("None of the chosen weekdays falls between those dates.")
     change.clear_unused()
     errors.update(change.plan_errors(school, student))
     if errors:
@@ -215,14 +223,16 @@ def change_create(
             student=student, after=change_snapshot(change), via=via,
             label=f"Change for {student.full_name}, {change.span_label}",
         )  # fmt: skip
+        notify.confirm(student=student, actor=actor, source=source,
+                       lines_of=lambda: notify.change_lines(change))  # fmt: skip
     return change
 
 
-def change_cancel(*, change: PlanChange, actor, via=Via.WEB) -> PlanChange:
+def change_cancel(*, change: PlanChange, actor, via=Via.WEB, source=Source.STAFF) -> PlanChange:
     """Remove a change that has not passed yet. A past day keeps the plan it had."""
     school = change.student.school
     if change.ends_on < school.today():
-        raise validation_error({"change": "This change is in the past and can't be removed."})
+        raise validation_error({"change": _("This change is in the past and can't be removed.")})
     with transaction.atomic():
         change = PlanChange.objects.select_for_update().get(pk=change.pk)
         if change.cancelled_at:
@@ -244,6 +254,8 @@ def change_cancel(*, change: PlanChange, actor, via=Via.WEB) -> PlanChange:
             after=None if change.cancelled_at else change_snapshot(change),
             label=f"Change for {change.student.full_name}, {change.span_label}",
         )  # fmt: skip
+        notify.confirm(student=change.student, actor=actor, source=source,
+                       lines_of=lambda: notify.change_lines(change, removed=True))  # fmt: skip
     return change
 
 

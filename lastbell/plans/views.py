@@ -16,9 +16,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from lastbell.accounts.access import SchoolAccess, school_access, schools_for
 from lastbell.attendance.models import Absence
+from lastbell.people.services import active_restrictions
 from lastbell.plans import services
 from lastbell.plans.board import EXPORT_HEADER, day_board, plan_days
-from lastbell.plans.forms import BoardFilterForm, ChangeForm, DefaultStartForm, PlanForm
+from lastbell.plans.forms import BoardFilterForm, ChangeForm, default_forms
 from lastbell.plans.models import LongTermDefault, PlanChange
 from lastbell.schools.models import WEEKDAY_NAMES
 
@@ -201,54 +202,15 @@ def student(request, school_id, student_id):
                      defaults=defaults, has_standing=any(v.state != "ended" for v in defaults),
                      changes=changes, absences=absences[:10],
                      enrollments=enrollments, guardians=pupil.guardians.all(),
+                     restrictions=active_restrictions(pupil, page.today).exists(),
                      weekday_names=WEEKDAY_NAMES),
     )  # fmt: skip
 
 
 def _plan_forms(request, page, pupil, current=None):
-    """The default editor: one plan for every school day, or one per weekday."""
     data = request.POST if request.method == "POST" else None
-    initial_start = {"starts_on": page.today, "pattern": "same"}
-    start = DefaultStartForm(data, initial=initial_start)
-    every = PlanForm(
-        data, prefix="all", school=page.school, student=pupil, initial=_initial_plan(current, 0)
-    )
-    by_day = [
-        (day, WEEKDAY_NAMES[day],
-         PlanForm(data, prefix=f"d{day}", school=page.school, student=pupil, optional=True,
-                  initial=_initial_plan(current, day)))
-        for day in range(5)
-    ]  # fmt: skip
-    if current is not None and len({_plan_key(d) for d in current.days.all()}) > 1:
-        start.initial["pattern"] = "by_day"
-    return start, every, by_day
-
-
-def _plan_key(day):
-    return (
-        day.plan_type,
-        day.bus_route_id,
-        day.pickup_guardian_id,
-        day.pickup_name,
-        day.dismiss_at,
-        day.note,
-    )
-
-
-def _initial_plan(current, weekday):
-    if current is None:
-        return {}
-    for day in current.days.all():
-        if day.weekday == weekday:
-            return {
-                "plan_type": day.plan_type,
-                "bus_route": day.bus_route_id,
-                "pickup_guardian": day.pickup_guardian_id,
-                "pickup_name": day.pickup_name,
-                "dismiss_at": day.dismiss_at,
-                "note": day.note,
-            }
-    return {}
+    return default_forms(data, school=page.school, student=pupil, current=current,
+                         starts_on=page.today)  # fmt: skip
 
 
 FIX_BELOW = "Some answers need a fix: see the messages in red below. Nothing was saved."

@@ -3,9 +3,17 @@ import zoneinfo
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 TIMEZONES = sorted((name, name) for name in zoneinfo.available_timezones() if "/" in name)
-WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+# Lazy, so each reader gets their own language (guardian forms show them); never compare
+# them with plain text, use the weekday numbers.
+WEEKDAY_NAMES = [
+    gettext_lazy("Monday"), gettext_lazy("Tuesday"), gettext_lazy("Wednesday"),
+    gettext_lazy("Thursday"), gettext_lazy("Friday"), gettext_lazy("Saturday"),
+    gettext_lazy("Sunday"),
+]  # fmt: skip
 WEEKDAY_SHORT = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
@@ -72,6 +80,25 @@ class School(models.Model):
     def is_school_day(self, date: dt.date) -> bool:
         return SchoolCalendar.for_school(self, date, date).is_school_day(date)
 
+    def cutoff_on(self, date: dt.date) -> dt.datetime:
+        """When parents can no longer change `date`'s plan online (DESIGN.md §2 "Parents").
+
+        The cutoff keeps its distance from dismissal: on an early-release day it moves as
+        much earlier as dismissal does (cutoff 1:00 for a 3:00 dismissal is 10:30 on a 12:30
+        early release), never later than the usual cutoff.
+        """
+        cutoff = dt.datetime.combine(date, self.same_day_cutoff, tzinfo=self.tz)
+        usual, today = self.regular_dismissal(date.weekday()), self.dismissal_time_on(date)
+        if usual and today and today < usual:
+            cutoff -= dt.datetime.combine(date, usual) - dt.datetime.combine(date, today)
+        return cutoff
+
+    def first_open_date(self, now: dt.datetime | None = None) -> dt.date:
+        """The first date parents may still change: today before the cutoff, else tomorrow."""
+        now = (now or timezone.now()).astimezone(self.tz)
+        today = now.date()
+        return today if now < self.cutoff_on(today) else today + dt.timedelta(days=1)
+
 
 class Homeroom(models.Model):
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="homerooms")
@@ -111,10 +138,11 @@ class CalendarDay(models.Model):
     """An exception to the term's ordinary weekdays."""
 
     class Kind(models.TextChoices):
-        HOLIDAY = "holiday", "Holiday"
-        CLOSURE = "closure", "Closure"
-        EARLY_RELEASE = "early_release", "Early release"
-        EXTRA_SCHOOL_DAY = "school_day", "Extra school day"
+        # Guardians read these in "No school: Holiday."
+        HOLIDAY = "holiday", gettext_lazy("Holiday")
+        CLOSURE = "closure", gettext_lazy("Closure")
+        EARLY_RELEASE = "early_release", gettext_lazy("Early release")
+        EXTRA_SCHOOL_DAY = "school_day", gettext_lazy("Extra school day")
 
     NO_SCHOOL = {Kind.HOLIDAY, Kind.CLOSURE}
 
@@ -182,12 +210,14 @@ class SchoolCalendar:
         day = self.days.get(date)
         if day is not None and day.kind in CalendarDay.NO_SCHOOL:
             label = day.note or day.get_kind_display()
-            return f"No school: {label}."
+            return _("No school: %(label)s.") % {"label": label}
         if date.weekday() >= 5 and date.weekday() not in self.open_weekdays:
-            return "No school: weekend."
+            return _("No school: weekend.")
         if date.weekday() not in self.open_weekdays:
-            return f"No school: the school does not meet on {WEEKDAY_NAMES[date.weekday()]}s."
-        return "No school: this date is outside the school year."
+            return _("No school: the school does not meet on %(weekday)ss.") % {
+                "weekday": WEEKDAY_NAMES[date.weekday()]
+            }
+        return _("No school: this date is outside the school year.")
 
 
 class BusRoute(models.Model):

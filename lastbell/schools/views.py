@@ -23,6 +23,8 @@ def home(request):
     schools = list(schools_for(request.user)[:2])
     if len(schools) == 1:
         return redirect("plans:dashboard", schools[0].id)
+    if not schools and hasattr(request.user, "guardian"):
+        return redirect("family:home")
     return pick(request)
 
 

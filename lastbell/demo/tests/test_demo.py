@@ -261,3 +261,21 @@ def test_history_shows_the_changes_people_made(demo):
         str(pk) for pk in by_people.values_list("pk", flat=True)
     }
     assert all(e.school_id and e.student_id and e.after["type"] for e in events)
+
+
+def test_pickup_lists_and_a_custody_order_for_the_printed_family(demo):
+    from lastbell.people.models import AuthorizedAdult, CustodyRestriction
+    from lastbell.people.services import pickup_people
+
+    adults = AuthorizedAdult.objects.all()
+    assert adults.count() > 300
+    assert 0 < adults.filter(verified_at__isnull=False).count() < adults.count()
+    guardian_emails = [email for role, email, _ in demo if role.startswith("Guardian")]
+    restricted = CustodyRestriction.objects.filter(
+        student__guardians__user__email__in=guardian_emails
+    )
+    assert restricted.count() == len(guardian_emails)
+    # The named person is not one of the family's guardians, and is not on the pickup list.
+    for restriction in restricted:
+        people = pickup_people(restriction.student, TODAY)
+        assert not any(person.restricted for person in people)

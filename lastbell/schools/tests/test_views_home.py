@@ -52,10 +52,12 @@ def test_it_offers_a_choice_of_the_users_schools(
     assertNotContains(r, "Jefferson High")
 
 
-def test_it_turns_away_a_parent(client, on_school_day, guardian):
+def test_it_sends_a_parent_to_the_family_pages(client, on_school_day, guardian):
     client.force_login(guardian.user)
 
     r = client.get(reverse("schools:home"))
 
+    assert r.status_code == 302 and r["Location"] == reverse("family:home")
+    # and the staff school picker still turns them away
+    r = client.get(reverse("schools:pick"))
     assertContains(r, "This account has no staff access to any school.", status_code=403)
-    assertContains(r, "use the sign-in link the school sent you", status_code=403)
