@@ -14,6 +14,8 @@ ACTION_LABELS = {
     "family.invited": "Invited a family",
     "family.missing_plan_sent": "Asked the parents for a plan",
     "family.language.set": "Changed a guardian's language",
+    "family.password.set": "Set a guardian's password",
+    "family.account.created": "Gave a guardian a sign-in account",
     "message.retried": "Retried a message",
     "plan.default.set": "Set the long-term default",
     "plan.default.ended": "Ended the long-term default",

@@ -5,13 +5,16 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from lastbell.people.models import Guardian, Student
+from lastbell.people.services import restriction_naming
 
 
 class NoParentAccess(Exception):
-    """The child's school does not offer parent pages (its parent-access switch is off)."""
+    """No parent pages for this child: the school does not offer them (its parent-access
+    switch is off), or a custody order in effect names this guardian."""
 
-    def __init__(self, school):
+    def __init__(self, school, *, restricted=False):
         self.school = school
+        self.restricted = restricted
 
 
 def guardian_of(request) -> Guardian:
@@ -32,4 +35,6 @@ def child_or_404(guardian: Guardian, student_id: int) -> Student:
         raise Http404(_("No such child on your account."))
     if not student.school.parent_access:
         raise NoParentAccess(student.school)
+    if restriction_naming(student, guardian.full_name) is not None:
+        raise NoParentAccess(student.school, restricted=True)
     return student

@@ -1,5 +1,7 @@
 """Writes of the family side: invitations, sign-in links, "no plan yet" messages."""
 
+import datetime as dt
+
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -11,25 +13,39 @@ from lastbell.family.forms import phone_digits
 from lastbell.messaging.models import Kind, Message
 from lastbell.messaging.services import queue_for_guardian
 from lastbell.people.models import Guardian
+from lastbell.people.services import guardians_to_tell
+
+LINKS_PER_DAY = 5
+LINK_PAUSE = dt.timedelta(minutes=2)
 
 
 def link_request(contact: str) -> int:
     """Send a fresh sign-in link to every guardian on file with this email or mobile.
 
     The caller answers the same whether or not one was found, so the form can't be used to
-    learn who is on file. Returns how many guardians were written to.
+    learn who is on file; and a guardian gets at most one link every two minutes and five a
+    day, so it can't be used to flood a family's phone. Returns how many were written to.
     """
     if "@" in contact:
-        guardians = Guardian.objects.filter(email__iexact=contact.strip())
+        guardians = list(Guardian.objects.filter(email__iexact=contact.strip()))
     else:
         digits = phone_digits(contact)
-        guardians = [
-            g for g in Guardian.objects.exclude(mobile="") if phone_digits(g.mobile) == digits
-        ]
+        # The database narrows by the last four digits; the exact match is made here.
+        candidates = Guardian.objects.filter(mobile__contains=digits[-4:]) if digits else []
+        guardians = [g for g in candidates if phone_digits(g.mobile) == digits]
+    now = timezone.now()
     sent = 0
     for guardian in guardians:
+        recent = Message.objects.filter(
+            guardian=guardian, kind=Kind.SIGN_IN_LINK, created_at__gte=now - dt.timedelta(days=1)
+        ).values_list("created_at", flat=True)
+        if len(recent) >= LINKS_PER_DAY or any(at > now - LINK_PAUSE for at in recent):
+            continue
+        child = guardian.students.filter(withdrawn_on__isnull=True).select_related("school")
+        child = child.first()
         queue_for_guardian(
             guardian=guardian, kind=Kind.SIGN_IN_LINK, template="sign_in_link",
+            school=child.school if child else None,
             context={"link": links.family_link(guardian)},
         )  # fmt: skip
         sent += 1
@@ -78,11 +94,12 @@ def missing_plan_message(*, school, date, students, actor, via=Via.WEB) -> list:
     queued = []
     with transaction.atomic():
         for student in students:
-            for guardian in student.guardians.filter(Q(email__gt="") | Q(mobile__gt="")):
+            for guardian in guardians_to_tell(student, date):
                 queued += queue_for_guardian(
                     guardian=guardian, kind=Kind.MISSING_PLAN, template="missing_plan",
                     school=school, student=student, created_by=actor,
-                    context={"link": links.child_link(guardian, student), "date": date},
+                    context={"link": links.child_link(guardian, student, setup_for=date),
+                             "date": date},
                 )  # fmt: skip
             audit_record(
                 action="family.missing_plan_sent", actor=actor, target=student, school=school,

@@ -26,6 +26,17 @@ def _reachable(student_ids) -> dict[int, int]:
     return dict(counts)
 
 
+def _why_not_to_message(page) -> str:
+    """A reason the office can't ask parents for a plan for this date, or ""."""
+    if not page.school.parent_access:
+        return ("Parent access is off for this school: the link in the message would lead "
+                "nowhere. Turn it on in Settings, or call the families.")  # fmt: skip
+    if page.date < page.school.first_open_date():
+        return ("Parents can no longer change this day's plan online (it is past, or past the "
+                "same-day cutoff). Call the families instead.")  # fmt: skip
+    return ""
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def missing_message(request, school_id):
@@ -40,8 +51,17 @@ def missing_message(request, school_id):
         request.POST if request.method == "POST" else None, rows=rows,
         initial={"students": [row.student_id for row in rows if reachable.get(row.student_id)]},
     )  # fmt: skip
+    blocked = _why_not_to_message(page)
+    if request.method == "POST" and blocked:
+        messages.error(request, blocked)
+        query = f"?date={page.date:%Y-%m-%d}" if page.date != page.today else ""
+        return redirect(reverse("families:missing_message", args=[page.school.pk]) + query)
     if request.method == "POST" and form.is_valid():
-        chosen = Student.objects.filter(pk__in=form.cleaned_data["students"], school=page.school)
+        chosen = (
+            Student.objects.filter(pk__in=form.cleaned_data["students"], school=page.school)
+            .select_related("school")
+            .prefetch_related("guardians", "custody_restrictions")
+        )
         queued = missing_plan_message(
             school=page.school, date=page.date, students=list(chosen), actor=request.user
         )
@@ -56,7 +76,7 @@ def missing_message(request, school_id):
     listed = [(row, reachable.get(row.student_id, 0)) for row in rows]
     return render(
         request, "family/staff/missing_message.html",
-        page.context("dashboard", form=form, listed=listed,
+        page.context("dashboard", form=form, listed=listed, blocked=blocked,
                      guardians_total=sum(n for _, n in listed),
                      unreachable=sum(1 for _, n in listed if not n)),
         status=400 if request.method == "POST" else 200,
@@ -70,6 +90,9 @@ def guardian_invite(request, school_id, student_id):
     page = SchoolPage(request, school_id, tracker_required=False)
     page.access.require_edit()
     student = get_object_or_404(Student, pk=student_id, school=page.school)
+    if not page.school.parent_access:
+        messages.error(request, "Turn on parent access in Settings before inviting families.")
+        return redirect("plans:student", page.school.pk, student.pk)
     guardians = student.guardians.all()
     if request.POST.get("guardian"):
         guardians = guardians.filter(pk=request.POST["guardian"])

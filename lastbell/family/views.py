@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -20,21 +21,24 @@ from django.views.decorators.http import require_http_methods, require_POST
 from sesame.utils import get_user
 
 from lastbell.audit.models import Via
+from lastbell.audit.services import audit_record
 from lastbell.family import links
 from lastbell.family.access import NoParentAccess, child_or_404, guardian_of
 from lastbell.family.forms import LanguageForm, LinkRequestForm
 from lastbell.family.services import guardian_language_set, link_request
+from lastbell.i18n import use_guardian_language
 from lastbell.people.files import private_file_response
 from lastbell.people.forms import AdultForm
-from lastbell.people.models import AuthorizedAdult, PickupSource, Student
+from lastbell.people.models import AuthorizedAdult, PickupSource, Student, name_key
 from lastbell.people.services import active_restrictions, adult_add, adult_remove, pickup_people
 from lastbell.plans import services, weekdays
 from lastbell.plans.board import day_board, plan_days
 from lastbell.plans.forms import ChangeForm, default_days, default_forms
-from lastbell.plans.models import LongTermDefault, PlanChange, Source
+from lastbell.plans.models import LongTermDefault, PlanChange, PlanType, Source
 from lastbell.schools.models import SchoolCalendar
 
 MONDAY = dt.date(2026, 11, 16)
+LINK_REQUESTS_PER_HOUR = 20
 FIX_BELOW_KEY = gettext_noop(
     "Some answers need a fix: see the messages in red below. Nothing was saved."
 )
@@ -48,13 +52,13 @@ def family_view(view):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         guardian = guardian_of(request)
-        translation.activate(guardian.language)
-        request.LANGUAGE_CODE = guardian.language
+        use_guardian_language(request, guardian)
         try:
             return view(request, guardian, *args, **kwargs)
         except NoParentAccess as error:
             return render(
-                request, "family/no_access.html", {"guardian": guardian, "school": error.school},
+                request, "family/no_access.html",
+                {"guardian": guardian, "school": error.school, "restricted": error.restricted},
                 status=403,
             )  # fmt: skip
 
@@ -125,6 +129,21 @@ class ChildPage:
             form.add_error(field, message)
 
 
+def _check_pickup(form, student):
+    """A parent may name only a guardian or an adult on the child's pickup list: the school
+    releases children to people it has on file (DESIGN.md §3)."""
+    data = getattr(form, "cleaned_data", None) or {}
+    name = (data.get("pickup_name") or "").strip()
+    if data.get("plan_type") != PlanType.PICKUP or data.get("pickup_guardian") or not name:
+        return
+    on_file = {name_key(a.full_name) for a in student.authorized_adults.active()}
+    if name_key(name) not in on_file:
+        form.add_error("pickup_name", _(
+            "%(name)s is not on the pickup list. Add them under “Who may pick up” first, or "
+            "choose a guardian."
+        ) % {"name": name})  # fmt: skip
+
+
 def _clock(value: dt.time) -> str:
     return value.strftime("%-I:%M %p").lower()
 
@@ -138,18 +157,30 @@ def home(request, guardian):
     children = list(
         guardian.students.filter(withdrawn_on__isnull=True)
         .select_related("school")
+        .prefetch_related("custody_restrictions")
         .order_by("first_name", "last_name")
     )
+    # One board per school for all of the family's children there, not one per child.
+    by_school: dict = {}
+    for child in children:
+        by_school.setdefault(child.school, []).append(child.pk)
+    plans = {}
+    for school, ids in by_school.items():
+        if school.parent_access:
+            board = day_board(school, school.today(), student_ids=ids)
+            plans.update({row.student_id: (row, board.is_school_day) for row in board.rows})
     rows = []
     for child in children:
-        plan = None
-        if child.school.parent_access:
-            board = day_board(child.school, child.school.today(), student_ids=[child.pk])
-            plan = board.rows[0] if board.rows else None
-            rows.append({"child": child, "plan": plan, "school_day": board.is_school_day})
-        else:
-            rows.append({"child": child, "plan": None, "school_day": False})
-    if len(rows) == 1 and rows[0]["child"].school.parent_access:
+        today = child.school.today()
+        restricted = any(
+            r.names(guardian.full_name) and r.in_effect(today)
+            for r in child.custody_restrictions.all()
+        )
+        row, school_day = plans.get(child.pk, (None, False))
+        rows.append({"child": child, "plan": row, "school_day": school_day,
+                     "open": child.school.parent_access and not restricted,
+                     "restricted": restricted})  # fmt: skip
+    if len(rows) == 1 and rows[0]["open"]:
         return redirect("family:child", rows[0]["child"].pk)
     return render(request, "family/home.html", {"guardian": guardian, "rows": rows})
 
@@ -222,6 +253,12 @@ def usual_edit(request, guardian, student_id):
         days = default_days(start, every, by_day)
         if start.is_valid():
             page.check_start(start, "starts_on")
+            chosen = [every] if start.cleaned_data["pattern"] == "same" else [f for *_, f in by_day]
+            for plan_form in chosen:
+                if plan_form.is_valid():
+                    _check_pickup(plan_form, page.student)
+            if any(plan_form.errors for plan_form in chosen):
+                days = None
         if days is not None and start.is_valid():
             try:
                 services.default_set(
@@ -258,6 +295,7 @@ def change_new(request, guardian, student_id):
     if request.method == "POST":
         if form.is_valid():
             page.check_start(form, "starts_on")
+            _check_pickup(form, page.student)
         if form.is_valid():
             try:
                 services.change_create(
@@ -376,11 +414,31 @@ def link(request):
 def link_child(request, student_id):
     return _link(
         request, links.child_scope(student_id), links.CHILD_LINK_AGE,
-        reverse("family:child", args=[student_id]),
+        _setup_target(student_id, request.GET.get("setup", "")),
     )  # fmt: skip
 
 
+def _setup_target(student_id: int, setup: str) -> str:
+    """Where a "no plan yet" link lands: the usual plan when the child has none from that day,
+    else a change for the day. Any other link lands on the child's page."""
+    try:
+        date = dt.date.fromisoformat(setup)
+    except ValueError:
+        return reverse("family:child", args=[student_id])
+    has_usual = (
+        LongTermDefault.objects.filter(student_id=student_id, cancelled_at__isnull=True)
+        .exclude(ends_on__lt=date)
+        .exists()
+    )
+    if not has_usual:
+        return reverse("family:usual", args=[student_id])
+    return f"{reverse('family:change_new', args=[student_id])}?date={date:%Y-%m-%d}"
+
+
 def _link(request, scope, max_age, target):
+    if request.user.is_authenticated and request.user.memberships.exists():
+        # Opening a family's link from a staff session would swap it for the family's.
+        return render(request, "family/link_staff.html", status=403)
     user = get_user(request, scope=scope, max_age=max_age)
     # A link opens a guardian's pages only: an account that is also staff signs in with its
     # password, so a forwarded family link never opens a school's records.
@@ -395,8 +453,12 @@ def link_request_view(request):
     """ "Send me a new link": the same answer whether or not the address is on file."""
     form = LinkRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            link_request(form.cleaned_data["contact"])
+        # Per address as well as per guardian: at most 20 requests an hour from one place.
+        key = f"family-link-request:{request.META.get('REMOTE_ADDR', '')}"
+        cache.add(key, 0, timeout=3600)
+        if cache.incr(key) <= LINK_REQUESTS_PER_HOUR:
+            with transaction.atomic():
+                link_request(form.cleaned_data["contact"])
         return render(request, "family/link_sent.html", {"contact": form.cleaned_data["contact"]})
     return render(
         request, "family/link_request.html", {"form": form},
@@ -414,7 +476,12 @@ def account(request, guardian):
         posted if which == "language" else None, initial={"language": guardian.language}
     )
     if which == "password" and form.is_valid():
-        form.save()
+        with transaction.atomic():
+            form.save()
+            audit_record(
+                action="family.password.set", actor=request.user, target=guardian,
+                district=guardian.district, label=f"Password of {guardian.full_name}",
+            )  # fmt: skip
         # Setting a password ends old links (they carry the old password's hash), not this visit.
         login(request, request.user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Password saved. You can now also sign in with it."))
@@ -490,6 +557,6 @@ def adult_remove_view(request, guardian, student_id, adult_id):
 def adult_photo(request, guardian, student_id, adult_id):
     page = ChildPage(guardian, child_or_404(guardian, student_id))
     adult = get_object_or_404(AuthorizedAdult, pk=adult_id, student=page.student)
-    if not adult.photo:
+    if not adult.photo or not adult.photo.storage.exists(adult.photo.name):
         raise Http404(_("No photo."))
     return private_file_response(adult.photo, download_name=f"adult-{adult.pk}", attachment=False)

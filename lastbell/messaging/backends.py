@@ -133,6 +133,14 @@ class HttpSmsBackend:
             with exc:
                 said = _gateway_says(exc.read())
             detail = f"HTTP {exc.code} from {self.url}: {said}"
+            if exc.code in (401, 403):
+                # Our credentials, not the message: every text would fail the same way, so
+                # keep them all until IT fixes the settings.
+                raise DeliveryError(
+                    "The text message gateway refused Last Bell's account. Ask your IT "
+                    "department to check the LASTBELL_SMS_* settings.",
+                    detail,
+                ) from exc
             if 400 <= exc.code < 500 and exc.code not in self.RETRYABLE_4XX:
                 raise DeliveryError(
                     f"The text message gateway refused this message: {said}",

@@ -20,10 +20,11 @@ from django.db.models import Min
 from django.template import TemplateDoesNotExist
 from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from lastbell.audit.models import Via
 from lastbell.audit.services import NotInTransaction, audit_record
+from lastbell.i18n import guardian_language, language_of
 from lastbell.messaging.backends import DeliveryError, EmailSender, sms_backend
 from lastbell.messaging.models import DETAIL_MARK, Channel, Kind, Message, Status
 from lastbell.messaging.tasks import deliver_messages
@@ -123,7 +124,7 @@ def queue_for_guardian(
     plain body otherwise). A guardian with no email and no mobile gets nothing: [].
     """
     context = {"guardian": guardian, "school": school, "student": student, **(context or {})}
-    with translation.override(guardian.language):
+    with guardian_language(guardian):
         subject = render_to_string(f"messaging/mail/{template}.subject.txt", context)
         subject = " ".join(subject.split())  # one line, whatever the template's whitespace
         body = render_to_string(f"messaging/mail/{template}.txt", context).strip()
@@ -131,7 +132,7 @@ def queue_for_guardian(
         sms_body = _render_optional(f"messaging/mail/{template}.sms.txt", context) or body
     common = {
         "kind": kind,
-        "language": guardian.language,
+        "language": language_of(guardian),
         "school": school,
         "student": student,
         "guardian": guardian,

@@ -248,6 +248,14 @@ class CustodyRestriction(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()} {self.person_name}"
 
+    def in_effect(self, date: dt.date) -> bool:
+        """The same test as the queryset's in_effect_on, for a restriction already loaded."""
+        return (
+            self.ended_at is None
+            and self.starts_on <= date
+            and (self.ends_on is None or self.ends_on >= date)
+        )
+
     def names(self, name: str) -> bool:
         """Whether `name` is the restricted person's, whatever its case and spacing."""
         return name_key(name) == name_key(self.person_name)

@@ -425,6 +425,25 @@ def active_restrictions(student: Student, date: dt.date | None = None):
     return CustodyRestriction.objects.filter(student=student).in_effect_on(date)
 
 
+def restriction_naming(student: Student, name: str, date: dt.date | None = None):
+    """The restriction in effect that names `name` for this student, if any."""
+    return next((r for r in active_restrictions(student, date) if r.names(name)), None)
+
+
+def guardians_to_tell(student: Student, date: dt.date | None = None) -> list:
+    """The student's guardians with an email or mobile, except anyone a custody order in
+    effect names: they get no plans, no pickup details and no sign-in links."""
+    date = date or student.school.today()
+    # All restrictions, filtered here: a caller writing to many students prefetches them.
+    restrictions = [r for r in student.custody_restrictions.all() if r.in_effect(date)]
+    return [
+        guardian
+        for guardian in student.guardians.all()
+        if (guardian.email or guardian.mobile)
+        and not any(r.names(guardian.full_name) for r in restrictions)
+    ]
+
+
 @dataclass(frozen=True)
 class PickupPerson:
     """Someone on file who may take the student home: a guardian or an authorized adult."""

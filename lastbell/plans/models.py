@@ -113,6 +113,17 @@ class PlanFields(models.Model):
             and not student.guardian_links.filter(guardian_id=self.pickup_guardian_id).exists()
         ):
             errors["pickup_guardian"] = _("That person is not one of this student's guardians.")
+        if kind == PlanType.PICKUP and student is not None and "pickup_guardian" not in errors:
+            # A custody order on file outranks any plan: nobody can plan a release it forbids.
+            from lastbell.people.services import restriction_naming
+
+            who = self.pickup_guardian.full_name if self.pickup_guardian_id else self.pickup_name
+            if who and (order := restriction_naming(student, who)) is not None:
+                field = "pickup_guardian" if self.pickup_guardian_id else "pickup_name"
+                errors[field] = _(
+                    "A custody order on file (%(ref)s) says the student may not be released "
+                    "to %(name)s. Call the school office."
+                ) % {"ref": order.court_order_reference, "name": who}
         if kind == PlanType.EARLY_DISMISSAL and self.dismiss_at is None:
             errors["dismiss_at"] = _("Give the time of the early dismissal.")
         if kind == PlanType.OTHER and not self.note.strip():

@@ -1,7 +1,7 @@
 """Plan confirmations: every guardian of the student hears of a change a person made
 (DESIGN.md §2 "Parents"), by email and text where they have them, in their own language."""
 
-from django.utils import formats, translation
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from lastbell.plans.models import PlanType, Source
@@ -69,6 +69,18 @@ def change_lines(change, *, removed=False) -> list[str]:
     return [f"{span}: {describe(change)}"]
 
 
+def enrollment_lines(enrollment, *, ended_after=None) -> list[str]:
+    program = enrollment.program
+    if ended_after is not None:
+        return [_("%(program)s: no more days after %(day)s.")
+                % {"program": program.name, "day": _day(ended_after)}]  # fmt: skip
+    return [_("From %(day)s: %(program)s on %(days)s, until %(time)s.") % {
+        "day": _day(enrollment.starts_on), "program": program.name,
+        "days": _weekday_names(enrollment.weekdays & program.weekdays),
+        "time": formats.time_format(program.end_time, "TIME_FORMAT"),
+    }]  # fmt: skip
+
+
 def default_ended_lines(last_day) -> list[str]:
     return [_("No usual plan after %(day)s.") % {"day": _day(last_day)}]
 
@@ -82,14 +94,14 @@ def confirm(*, student, actor, source, lines_of) -> list:
     if source not in (Source.GUARDIAN, Source.STAFF):
         return []
     from lastbell.family.links import child_link
+    from lastbell.i18n import guardian_language
     from lastbell.messaging.services import queue_for_guardian
+    from lastbell.people.services import guardians_to_tell
 
     queued = []
     school = student.school
-    for guardian in student.guardians.all():
-        if not (guardian.email or guardian.mobile):
-            continue
-        with translation.override(guardian.language):
+    for guardian in guardians_to_tell(student):
+        with guardian_language(guardian):
             if source == Source.STAFF:
                 who = _("%(school)s office") % {"school": school.name}
             else:

@@ -239,6 +239,9 @@ def change_cancel(*, change: PlanChange, actor, via=Via.WEB, source=Source.STAFF
             return change
         before = change_snapshot(change)
         today = school.today()
+        # What is removed, for the confirmation: from today when the change already began.
+        removed = PlanChange(starts_on=max(change.starts_on, today), ends_on=change.ends_on,
+                             weekdays=change.weekdays)  # fmt: skip
         if change.starts_on < today:
             # Days already passed keep the change; it stops after yesterday.
             change.ends_on = today - dt.timedelta(days=1)
@@ -255,7 +258,7 @@ def change_cancel(*, change: PlanChange, actor, via=Via.WEB, source=Source.STAFF
             label=f"Change for {change.student.full_name}, {change.span_label}",
         )  # fmt: skip
         notify.confirm(student=change.student, actor=actor, source=source,
-                       lines_of=lambda: notify.change_lines(change, removed=True))  # fmt: skip
+                       lines_of=lambda: notify.change_lines(removed, removed=True))  # fmt: skip
     return change
 
 
@@ -353,6 +356,8 @@ def enrollment_create(
                    "ends_on": ends_on.isoformat() if ends_on else None},
             via=via, label=f"{student.full_name} in {program.name}",
         )  # fmt: skip
+        notify.confirm(student=student, actor=actor, source=source,
+                       lines_of=lambda: notify.enrollment_lines(enrollment))  # fmt: skip
     return enrollment
 
 
@@ -378,6 +383,10 @@ def enrollment_end(*, enrollment: Enrollment, last_day: dt.date, actor, via=Via.
             school=enrollment.program.school, student=enrollment.student, before=before,
             after=None if starts_later else {"ends_on": enrollment.ends_on.isoformat()}, via=via,
             label=f"{enrollment.student.full_name} in {enrollment.program.name}",
+        )  # fmt: skip
+        notify.confirm(
+            student=enrollment.student, actor=actor, source=Source.STAFF,
+            lines_of=lambda: notify.enrollment_lines(enrollment, ended_after=last_day),
         )  # fmt: skip
         if starts_later:
             enrollment.delete()

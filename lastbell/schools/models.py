@@ -72,10 +72,23 @@ class School(models.Model):
         return getattr(self, self.DISMISSAL_FIELDS[weekday])
 
     def dismissal_time_on(self, date: dt.date) -> dt.time | None:
-        day = self.calendar_days.filter(date=date, kind=CalendarDay.Kind.EARLY_RELEASE).first()
-        if day and day.dismissal_time:
+        """The day's dismissal: an early release's own time, a make-up day's followed weekday,
+        else the weekday's."""
+        day = self.calendar_days.filter(date=date).first()
+        if day and day.kind == CalendarDay.Kind.EARLY_RELEASE and day.dismissal_time:
             return day.dismissal_time
+        if day and day.follows_weekday is not None:
+            return self.regular_dismissal(day.follows_weekday)
+        if day and day.kind == CalendarDay.Kind.EXTRA_SCHOOL_DAY:
+            return self.usual_dismissal(date)
         return self.regular_dismissal(date.weekday())
+
+    def usual_dismissal(self, date: dt.date) -> dt.time | None:
+        """The dismissal time a normal day like `date` would have."""
+        regular = self.regular_dismissal(date.weekday())
+        if regular:
+            return regular
+        return next((t for d in range(5) if (t := self.regular_dismissal(d))), None)
 
     def is_school_day(self, date: dt.date) -> bool:
         return SchoolCalendar.for_school(self, date, date).is_school_day(date)
@@ -85,13 +98,15 @@ class School(models.Model):
 
         The cutoff keeps its distance from dismissal: on an early-release day it moves as
         much earlier as dismissal does (cutoff 1:00 for a 3:00 dismissal is 10:30 on a 12:30
-        early release), never later than the usual cutoff.
+        early release), and it is never later than the day's dismissal.
         """
         cutoff = dt.datetime.combine(date, self.same_day_cutoff, tzinfo=self.tz)
-        usual, today = self.regular_dismissal(date.weekday()), self.dismissal_time_on(date)
-        if usual and today and today < usual:
+        today, usual = self.dismissal_time_on(date), self.usual_dismissal(date)
+        if today is None:
+            return cutoff
+        if usual and today < usual:
             cutoff -= dt.datetime.combine(date, usual) - dt.datetime.combine(date, today)
-        return cutoff
+        return min(cutoff, dt.datetime.combine(date, today, tzinfo=self.tz))
 
     def first_open_date(self, now: dt.datetime | None = None) -> dt.date:
         """The first date parents may still change: today before the cutoff, else tomorrow."""

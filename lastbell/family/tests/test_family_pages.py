@@ -327,8 +327,9 @@ def test_staff_message_the_parents_of_students_with_no_plan(
     assert message.to == guardian.email
     link = re.search(r"https?://\S+", message.body).group(0)
     client.logout()
+    # No usual plan yet: the link lands where it is set.
     landing = client.get(path_of(link))
-    assert landing["Location"] == reverse("family:child", args=[student.pk])
+    assert landing["Location"] == reverse("family:usual", args=[student.pk])
 
 
 def test_staff_of_another_school_cannot_message_this_schools_parents(
@@ -574,3 +575,243 @@ def test_the_invitation_count_refreshes_by_itself_while_a_run_goes(
     assert 'hx-trigger="every 2s"' in page and "still to invite" in page
     fragment = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert fragment.lstrip().startswith('<div id="invite-count"')
+
+
+# --- After review: landing, custody, confirmations, scope of writes ---------------------------
+
+
+def test_a_no_plan_link_for_a_child_with_a_usual_plan_lands_on_a_change_for_that_day(
+    client, family_school, student, guardian, staff, on_school_day
+):
+    from lastbell.plans.services import PlanSpec, default_set
+
+    default_set(student=student, starts_on=dt.date(2026, 11, 18), actor=staff,
+                days={0: PlanSpec(PlanType.WALK)})  # Mondays only: Friday has no plan  # fmt: skip
+    link = links.child_link(guardian, student, setup_for=FRIDAY)
+    landing = client.get(path_of(link))
+    assert (
+        landing["Location"] == reverse("family:change_new", args=[student.pk]) + "?date=2026-11-20"
+    )
+    page = client.get(landing["Location"]).content.decode()
+    assert 'value="2026-11-20"' in page
+
+
+@pytest.fixture
+def order_against_guardian(family_school, student, guardian, staff):
+    from lastbell.people.services import restriction_record
+
+    return restriction_record(
+        student=student, actor=staff, person_name=guardian.full_name, kind="do_not_release",
+        court_order_reference="FL-2026-7", starts_on=dt.date(2026, 11, 1),
+    )  # fmt: skip
+
+
+def test_a_guardian_named_by_a_custody_order_gets_no_page_and_no_messages(
+    signed_in, family_school, student, guardian, staff, order_against_guardian
+):
+    from lastbell.plans.services import PlanSpec, change_create
+
+    other = testing.make_guardian(student, first="Jorge", last="Lopez")
+    response = signed_in.get(reverse("family:child", args=[student.pk]))
+    assert response.status_code == 403
+    assert "contact the school office" in response.content.decode()
+    assert signed_in.get(reverse("family:adults", args=[student.pk])).status_code == 403
+    change_create(student=student, starts_on=FRIDAY, ends_on=None,
+                  plan=PlanSpec(PlanType.WALK), actor=staff)  # fmt: skip
+    assert [m.to for m in Message.objects.filter(kind="plan_confirmation")] == [other.email]
+
+
+def test_nobody_can_plan_a_release_a_custody_order_forbids(
+    family_school, student, guardian, staff, order_against_guardian, on_school_day
+):
+    from django.core.exceptions import ValidationError
+
+    from lastbell.plans.services import PlanSpec, change_create
+
+    for plan in (PlanSpec(PlanType.PICKUP, pickup_guardian=guardian),
+                 PlanSpec(PlanType.PICKUP, pickup_name="  maria  LOPEZ ")):  # fmt: skip
+        with pytest.raises(ValidationError, match="FL-2026-7"):
+            change_create(student=student, starts_on=FRIDAY, ends_on=None, plan=plan,
+                          actor=staff)  # fmt: skip
+    assert not PlanChange.objects.exists()
+
+
+def test_a_parent_names_only_people_on_file_for_a_pickup(signed_in, student):
+    url = reverse("family:change_new", args=[student.pk])
+    response = signed_in.post(url, {"starts_on": "2026-11-20", "plan_type": "pickup",
+                                    "pickup_name": "Random Stranger"})  # fmt: skip
+    assert response.status_code == 400
+    assert "not on the pickup list" in " ".join(response.context["form"].errors["pickup_name"])
+    assert not PlanChange.objects.exists()
+    student.authorized_adults.create(first_name="Rosa", last_name="Diaz", relationship="Aunt",
+                                     phone="(555) 010-0123", source="guardian")  # fmt: skip
+    ok = signed_in.post(url, {"starts_on": "2026-11-20", "plan_type": "pickup",
+                              "pickup_name": "rosa diaz"})  # fmt: skip
+    assert ok.status_code == 302
+
+
+def test_enrolling_in_a_program_is_confirmed_to_guardians(
+    family_school, student, guardian, staff, on_school_day
+):
+    from lastbell.plans import weekdays
+    from lastbell.plans.models import Program
+    from lastbell.plans.services import enrollment_create, enrollment_end
+
+    program = Program.objects.create(
+        school=family_school, name="Chess Club", weekdays=weekdays.SCHOOL_WEEK,
+        starts_on=dt.date(2026, 8, 17), ends_on=dt.date(2027, 6, 1), end_time=dt.time(17, 0),
+    )  # fmt: skip
+    enrollment = enrollment_create(program=program, student=student, weekday_mask=0b00010,
+                                   starts_on=FRIDAY, ends_on=None, actor=staff)  # fmt: skip
+    enrollment_end(enrollment=enrollment, last_day=dt.date(2026, 12, 4), actor=staff)
+    bodies = [m.body for m in Message.objects.filter(kind="plan_confirmation").order_by("id")]
+    assert "Chess Club on Tue" in bodies[0]
+    assert "Chess Club: no more days after Fri Dec 4" in bodies[1]
+
+
+def test_removing_a_change_that_began_confirms_the_days_removed(
+    family_school, student, guardian, staff, time_machine
+):
+    from lastbell.plans.services import PlanSpec, change_cancel, change_create
+
+    time_machine.move_to(dt.datetime(2026, 11, 16, 17, tzinfo=dt.UTC), tick=False)
+    change = change_create(student=student, starts_on=dt.date(2026, 11, 16),
+                           ends_on=dt.date(2026, 11, 27), plan=PlanSpec(PlanType.WALK),
+                           actor=staff)  # fmt: skip
+    time_machine.move_to(dt.datetime(2026, 11, 18, 17, tzinfo=dt.UTC), tick=False)
+    change_cancel(change=change, actor=staff)
+    removal = Message.objects.filter(kind="plan_confirmation").latest("id").body
+    assert "Wed Nov 18 to Fri Nov 27" in removal
+
+
+def test_an_early_release_make_up_saturday_has_its_own_cutoff(family_school):
+    from lastbell.schools.models import CalendarDay
+
+    saturday = dt.date(2026, 12, 5)
+    CalendarDay.objects.create(school=family_school, date=saturday,
+                               kind=CalendarDay.Kind.EARLY_RELEASE,
+                               dismissal_time=dt.time(11, 0), follows_weekday=4)  # fmt: skip
+    cutoff = family_school.cutoff_on(saturday)
+    assert cutoff.time() == dt.time(9, 0)  # 2 h before 11:00, as 1:00 is before 3:00
+    assert cutoff.time() <= family_school.dismissal_time_on(saturday)
+
+
+def test_the_page_uses_the_early_release_cutoff(
+    client, family_school, student, guardian, time_machine
+):
+    from lastbell.schools.models import CalendarDay
+
+    CalendarDay.objects.create(school=family_school, date=FRIDAY,
+                               kind=CalendarDay.Kind.EARLY_RELEASE,
+                               dismissal_time=dt.time(12, 30))  # fmt: skip
+    # 11:00 am Pacific on Friday: before the usual 1:00 cutoff, after this day's 10:30.
+    time_machine.move_to(dt.datetime(2026, 11, 20, 19, 0, tzinfo=dt.UTC), tick=False)
+    client.force_login(guardian.user)
+    response = client.post(reverse("family:change_new", args=[student.pk]),
+                           {"starts_on": "2026-11-20", "plan_type": "walk"})  # fmt: skip
+    assert response.status_code == 400
+    assert "10:30" in response.content.decode()
+
+
+def test_a_family_link_opened_in_a_staff_session_changes_nothing(
+    client, family_school, student, guardian, staff, on_school_day
+):
+    client.force_login(staff)
+    response = client.get(path_of(links.child_link(guardian, student)))
+    assert response.status_code == 403
+    assert int(client.session["_auth_user_id"]) == staff.pk
+
+
+def test_staff_never_see_a_familys_sign_in_link(
+    client, staff, family_school, student, guardian, on_school_day
+):
+    client.force_login(staff)
+    client.post(reverse("families:missing_message", args=[family_school.pk]),
+                {"students": [student.pk]})  # fmt: skip
+    message = Message.objects.get(kind="missing_plan")
+    assert "sesame=" in message.body
+    token = re.search(r"sesame=([^\s&]+)", message.body).group(1)
+    page = client.get(reverse("messaging:detail", args=[family_school.pk, message.pk]))
+    assert token not in page.content.decode()
+
+
+def test_link_requests_are_limited_per_guardian(client, guardian, time_machine):
+    time_machine.move_to(dt.datetime(2026, 11, 18, 17, tzinfo=dt.UTC), tick=False)
+    for minute in (0, 1, 3, 6, 9, 12, 15, 18):
+        time_machine.move_to(dt.datetime(2026, 11, 18, 17, minute, tzinfo=dt.UTC), tick=False)
+        client.post(reverse("family:link_request"), {"contact": guardian.email})
+    # 0 and 1 minute: one (a pause of two minutes); then at most five a day.
+    assert Message.objects.filter(kind="sign_in_link").count() == 5
+
+
+def test_no_plan_messages_need_parent_access_and_an_open_day(
+    client, staff, family_school, student, guardian, on_school_day
+):
+    client.force_login(staff)
+    url = reverse("families:missing_message", args=[family_school.pk])
+    past = client.post(url + "?date=2026-11-17", {"students": [student.pk]})
+    assert past.status_code == 302
+    family_school.parent_access = False
+    family_school.save()
+    client.post(url, {"students": [student.pk]})
+    assert "Parent access is off" in client.get(url).content.decode()
+    assert not Message.objects.exists()
+
+
+def test_another_familys_change_adult_or_photo_is_out_of_reach(
+    signed_in, family_school, student, staff
+):
+    stranger = testing.make_student(family_school, first="Other")
+    change = PlanChange.objects.create(student=stranger, starts_on=FRIDAY, ends_on=FRIDAY,
+                                       plan_type=PlanType.WALK, source=Source.GUARDIAN)  # fmt: skip
+    adult = stranger.authorized_adults.create(first_name="Rosa", last_name="Diaz",
+                                              relationship="Aunt", phone="(555) 010-0123",
+                                              source="guardian")  # fmt: skip
+    # Under my own child's address, with the other family's ids.
+    mine = student.pk
+    assert (
+        signed_in.post(reverse("family:change_remove", args=[mine, change.pk])).status_code == 404
+    )
+    assert signed_in.post(reverse("family:adult_remove", args=[mine, adult.pk])).status_code == 404
+    assert signed_in.get(reverse("family:adult_photo", args=[mine, adult.pk])).status_code == 404
+    change.refresh_from_db()
+    adult.refresh_from_db()
+    assert change.cancelled_at is None and adult.removed_at is None
+
+
+def test_parent_editing_off_refuses_every_write(signed_in, family_school, student):
+    family_school.parent_editing = False
+    family_school.save()
+    change = PlanChange.objects.create(student=student, starts_on=FRIDAY, ends_on=FRIDAY,
+                                       plan_type=PlanType.WALK, source=Source.GUARDIAN)  # fmt: skip
+    posts = [
+        (reverse("family:usual", args=[student.pk]),
+         {"starts_on": "2026-11-19", "pattern": "same", "all-plan_type": "walk"}),
+        (reverse("family:adults", args=[student.pk]),
+         {"first_name": "Rosa", "last_name": "Diaz", "relationship": "Aunt",
+          "phone": "(555) 010-0123"}),
+        (reverse("family:change_remove", args=[student.pk, change.pk]), {}),
+    ]  # fmt: skip
+    for url, data in posts:
+        assert signed_in.post(url, data).status_code in (403, 404), url
+    change.refresh_from_db()
+    assert change.cancelled_at is None
+    assert not LongTermDefault.objects.exists() and not student.authorized_adults.exists()
+
+
+def test_the_family_home_reads_the_same_queries_for_two_children_or_five(
+    signed_in, family_school, student, guardian, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert signed_in.get(reverse("family:home")).status_code == 200
+        return len(queries)
+
+    guardian.links.create(student=testing.make_student(family_school), relationship="Parent")
+    two = count()
+    for _ in range(3):
+        guardian.links.create(student=testing.make_student(family_school), relationship="Parent")
+    assert count() == two

@@ -133,3 +133,15 @@ def test_mobiles_are_sent_in_the_form_gateways_need(written, sent):
     from lastbell.messaging.services import sms_number
 
     assert sms_number(written) == sent
+
+
+@pytest.mark.parametrize("code", [401, 403])
+def test_it_keeps_every_text_when_the_gateway_refuses_our_account(db, sms_gateway, code):
+    sms_gateway.reply = (code, {"message": "Authenticate"})
+    message = _text()
+
+    assert deliver_due() == {"retrying": 1}
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (Status.QUEUED, 1)
+    assert "LASTBELL_SMS_" in message.error_reason

@@ -9,12 +9,10 @@ import datetime as dt
 import re
 
 import pytest
-from django.db import transaction
 from playwright.sync_api import expect
 
 from lastbell import testing
 from lastbell.accounts.models import Role
-from lastbell.family.services import missing_plan_message
 from lastbell.messaging.models import Message
 from lastbell.schools.models import School
 from lastbell.testing_browser import assert_accessible, assert_fits_width
@@ -54,27 +52,27 @@ def test_a_parent_sets_plans_from_the_message_link(page, force_sign_in, family, 
     force_sign_in(staff)
     page.goto(f"/schools/{school.pk}/?date={first:%Y-%m-%d}")
     expect(page.get_by_test_id("missing")).to_have_text("1")
-    with transaction.atomic():
-        missing_plan_message(school=school, date=first, students=[student], actor=staff)
+    page.get_by_role("link", name="Message their parents…").click()
+    expect(page.get_by_test_id("guardian-count")).to_have_text("1")
+    page.get_by_role("button", name="Send to the ticked students' guardians").click()
+    expect(page.locator(".msg-success")).to_contain_text("Queued 1 message")
     body = Message.objects.get(kind="missing_plan", to=guardian.email).body
     link = re.search(r"https?://\S+", body).group(0)
     page.context.clear_cookies()
 
-    # The link signs Maria in on Ana's page.
+    # The link signs Maria in where Ana's plan is set: she has no usual plan yet.
     page.goto(re.sub(r"^https?://[^/]+", "", link))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Ana Rivera")
+    expect(page.get_by_role("heading", level=1)).to_have_text("How Ana usually gets home")
     assert_accessible(page)
     assert_fits_width(page)
 
     # The usual plan: she walks home, every school day from the first day.
-    page.get_by_role("link", name="Set the usual plan").click()
     page.get_by_label("Starts on").fill(first.isoformat())
     every = page.locator("fieldset[data-pattern=same]")
     every.get_by_label("How home").select_option("walk")
-    assert_accessible(page)
-    assert_fits_width(page)
     page.get_by_role("button", name="Save the usual plan").click()
     expect(page.locator(".msg-success")).to_contain_text("Saved")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ana Rivera")
 
     # A Friday change: Maria picks her up.
     page.get_by_role("link", name="Change a day").click()
@@ -85,11 +83,15 @@ def test_a_parent_sets_plans_from_the_message_link(page, force_sign_in, family, 
     page.get_by_role("button", name="Save the change").click()
     expect(page.locator(".msg-success")).to_contain_text("Change saved")
 
-    # Both show on the calendar.
-    page.goto(f"/family/children/{student.pk}/month/?month={friday:%Y-%m}")
+    # Both show on the calendar, from month to month with its arrows.
+    page.get_by_role("link", name="See the month").click()
+    while page.locator(f'[data-date="{first:%Y-%m-%d}"]').count() == 0:
+        page.get_by_role("link", name="Next month").click()
+    expect(page.locator(f'[data-date="{first:%Y-%m-%d}"]')).to_contain_text("Walk")
+    if first.month != friday.month:
+        page.get_by_role("link", name="Next month").click()
     expect(page.locator(f'[data-date="{friday:%Y-%m-%d}"]')).to_contain_text("Pickup")
-    if first.month == friday.month:
-        expect(page.locator(f'[data-date="{first:%Y-%m-%d}"]')).to_contain_text("Walk")
+    expect(page.locator(f'[data-date="{friday:%Y-%m-%d}"]')).to_contain_text("*")
     assert_accessible(page)
     assert_fits_width(page)
     browser_errors.assert_none()
