@@ -4,13 +4,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from lastbell.family.forms import MissingMessageForm
 from lastbell.family.services import invite, missing_plan_message, not_yet_invited
 from lastbell.family.tasks import invite_families
+from lastbell.i18n import guardian_language
 from lastbell.people.models import Student
+from lastbell.people.services import guardians_to_tell
 from lastbell.plans.views import SchoolPage
 
 
@@ -24,6 +27,19 @@ def _reachable(student_ids) -> dict[int, int]:
         .values_list("pk", "n")
     )
     return dict(counts)
+
+
+def _preview(page, student_ids) -> str:
+    """The message the first listed guardian would get, as it will be written (their
+    language), with the link left out."""
+    student = Student.objects.filter(pk__in=student_ids[:1]).select_related("school").first()
+    guardian = next(iter(guardians_to_tell(student, page.date)), None) if student else None
+    if guardian is None:
+        return ""
+    context = {"guardian": guardian, "school": page.school, "student": student,
+               "date": page.date, "link": "https://…"}  # fmt: skip
+    with guardian_language(guardian):
+        return render_to_string("messaging/mail/missing_plan.txt", context).strip()
 
 
 def _why_not_to_message(page) -> str:
@@ -74,9 +90,10 @@ def missing_message(request, school_id):
         url = reverse("plans:dashboard", args=[page.school.pk])
         return redirect(url if page.date == page.today else f"{url}?date={page.date:%Y-%m-%d}")
     listed = [(row, reachable.get(row.student_id, 0)) for row in rows]
+    preview = _preview(page, [row.student_id for row, n in listed if n]) if not blocked else ""
     return render(
         request, "family/staff/missing_message.html",
-        page.context("dashboard", form=form, listed=listed, blocked=blocked,
+        page.context("dashboard", form=form, listed=listed, blocked=blocked, preview=preview,
                      guardians_total=sum(n for _, n in listed),
                      unreachable=sum(1 for _, n in listed if not n)),
         status=400 if request.method == "POST" else 200,

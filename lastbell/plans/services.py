@@ -19,6 +19,7 @@ from lastbell.plans.models import (
     Source,
     validation_error,
 )
+from lastbell.schools.models import SchoolCalendar
 
 
 @dataclass
@@ -212,6 +213,12 @@ def change_create(
         for n in range(min(7, (ends_on - starts_on).days + 1))
     ):
         errors["weekdays"] = _("None of the chosen weekdays falls between those dates.")
+    elif not errors:
+        calendar = SchoolCalendar.for_school(school, starts_on, ends_on)
+        days = (starts_on + dt.timedelta(days=n) for n in range((ends_on - starts_on).days + 1))
+        if not any(change.covers(day) and calendar.is_school_day(day) for day in days):
+            # A change for days without school would never show: say so rather than save it.
+            errors["starts_on"] = _("There is no school on the chosen days.")
     change.clear_unused()
     errors.update(change.plan_errors(school, student))
     if errors:

@@ -320,6 +320,9 @@ def test_staff_message_the_parents_of_students_with_no_plan(
     preview = client.get(url)
     assert preview.status_code == 200
     assert 'data-testid="guardian-count">1<' in preview.content.decode()
+    assert "has no plan for how Ana gets home on Wednesday, November 18" in (
+        preview.content.decode()
+    )
     assert not Message.objects.exists()
     response = client.post(url, {"students": [student.pk]})
     assert response.status_code == 302

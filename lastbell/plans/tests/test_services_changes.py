@@ -253,3 +253,22 @@ def test_it_refuses_a_weekday_mask_beyond_sunday(student, staff, on_school_day):
         )
     assert "Choose at least one weekday." in refused.value.messages
     assert not PlanChange.objects.exists()
+
+
+def test_a_change_for_days_without_school_is_refused(student, staff, on_school_day):
+    saturday = dt.date(2026, 11, 21)
+    with pytest.raises(ValidationError, match="no school on the chosen days"):
+        create(student, staff, PlanSpec(PlanType.WALK), starts_on=saturday)
+    thanksgiving = (dt.date(2026, 11, 26), dt.date(2026, 11, 27))
+    from lastbell.schools.models import CalendarDay
+
+    for day in thanksgiving:
+        CalendarDay.objects.create(school=student.school, date=day, kind=CalendarDay.Kind.HOLIDAY)
+    with pytest.raises(ValidationError, match="no school on the chosen days"):
+        create(student, staff, PlanSpec(PlanType.WALK), starts_on=thanksgiving[0],
+               ends_on=dt.date(2026, 11, 29))  # fmt: skip
+    assert not PlanChange.objects.exists()
+    # A range with one school day in it is fine.
+    create(student, staff, PlanSpec(PlanType.WALK), starts_on=saturday,
+           ends_on=dt.date(2026, 11, 23))  # fmt: skip
+    assert PlanChange.objects.count() == 1
