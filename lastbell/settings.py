@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "lastbell.audit",
     "lastbell.messaging",
     "lastbell.family",
+    "lastbell.api",
+    "ninja",
     "lastbell.demo",
     "lastbell.ops",
 ]

@@ -2,6 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from lastbell.accounts.views import SignInView
+from lastbell.api import views as api_views
+from lastbell.api.v1 import api as api_v1
 from lastbell.audit import views as audit_views
 from lastbell.plans import program_views
 from lastbell.plans import views as plan_views
@@ -90,6 +92,14 @@ plans = (
 
 audit = ([path(S + "history/", audit_views.history, name="history")], "audit")
 
+api_tokens = (
+    [
+        path("", api_views.tokens, name="list"),
+        path("<int:token_id>/revoke/", api_views.token_revoke, name="revoke"),
+    ],
+    "api_tokens",
+)
+
 urlpatterns = [
     path("accounts/", include(accounts)),
     # POST /i18n/setlang/ (name "set_language"): the language switcher; see lastbell/i18n.py.
@@ -101,4 +111,6 @@ urlpatterns = [
     path(S + "students/<int:student_id>/pickup/", include("lastbell.people.urls")),
     path(S + "families/", include("lastbell.family.staff_urls")),
     path("family/", include("lastbell.family.urls")),
+    path("api/v1/", api_v1.urls),
+    path("district/<int:district_id>/tokens/", include(api_tokens)),
 ]

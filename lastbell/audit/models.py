@@ -11,6 +11,11 @@ class Via(models.TextChoices):
 
 # What staff read in the History tab for each dotted action.
 ACTION_LABELS = {
+    "api.token.created": "Made an API token",
+    "api.token.revoked": "Revoked an API token",
+    "attendance.absence.created": "Recorded an absence",
+    "attendance.absence.updated": "Corrected an absence",
+    "attendance.absence.deleted": "Withdrew an absence",
     "family.invited": "Invited a family",
     "family.missing_plan_sent": "Asked the parents for a plan",
     "family.language.set": "Changed a guardian's language",

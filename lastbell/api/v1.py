@@ -1,0 +1,354 @@
+"""The REST API, version 1: `/api/v1`, with its OpenAPI document at `/api/v1/openapi.json`
+and browsable docs at `/api/v1/docs`.
+
+Every call carries a token (`Authorization: Bearer lb_…`) made by a district admin, scoped to
+the district or one school, with per-resource permissions. Errors are
+`application/problem+json` (RFC 9457) with a sentence for people and field details.
+"""
+
+import datetime as dt
+from typing import Literal
+
+from django.http import Http404, JsonResponse
+from ninja import NinjaAPI, Schema, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+from pydantic import Field
+
+from lastbell.api.models import ApiToken, Permission
+from lastbell.attendance.models import Absence
+from lastbell.attendance.services import AbsenceSpec, absence_record, absence_remove
+from lastbell.people.models import Student
+from lastbell.plans.board import day_board
+from lastbell.schools.models import School
+
+PROBLEM = "application/problem+json"
+
+
+class Problem(Exception):
+    def __init__(self, status: int, title: str, detail: str = "", errors=None):
+        self.status, self.title, self.detail, self.errors = status, title, detail, errors or []
+
+
+def problem_response(status, title, detail="", errors=()):
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = list(errors)
+    return JsonResponse(body, status=status, content_type=PROBLEM)
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request, token):
+        found = ApiToken.find(token)
+        if found is None or not found.active:
+            return None
+        found.touch()
+        request.api_token = found
+        return found
+
+
+api = NinjaAPI(
+    title="Last Bell API",
+    version="1",
+    description=__doc__,
+    urls_namespace="api-v1",
+    auth=TokenAuth(),
+)
+
+
+@api.exception_handler(Problem)
+def _problem(request, exc: Problem):
+    return problem_response(exc.status, exc.title, exc.detail, exc.errors)
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc: ValidationError):
+    errors = [{"field": _field(error.get("loc", ())), "message": error.get("msg", "")}
+              for error in exc.errors]  # fmt: skip
+    return problem_response(
+        422, "Some fields are wrong", "Nothing was changed. See the fields below.", errors
+    )
+
+
+def _field(loc) -> str:
+    # ("body", "event", "date") → "date"; ("query", "date") → "date"
+    parts = [str(p) for p in loc]
+    if parts[:1] == ["body"]:
+        parts = parts[2:] or parts[1:]
+    elif parts[:1] in (["query"], ["path"]):
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request, exc):
+    return problem_response(
+        401, "Token missing, wrong or revoked",
+        "Send `Authorization: Bearer <token>` with a token a district admin made in Last Bell.",
+    )  # fmt: skip
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    return problem_response(exc.status_code, str(exc))
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return problem_response(404, "Not found", str(exc) or "")
+
+
+def _require(request, permission: str):
+    token: ApiToken = request.api_token
+    if not token.allows(permission):
+        raise Problem(
+            403, "This token may not do that",
+            f"The token “{token.name}” lacks the permission {permission}. A district admin can "
+            "make a token that has it.",
+        )  # fmt: skip
+    return token
+
+
+def _school(token: ApiToken, school_id: int) -> School:
+    school = School.objects.select_related("district").filter(pk=school_id).first()
+    if school is None or not token.covers(school):
+        # The same answer for a school that exists elsewhere: a token learns nothing outside.
+        raise Problem(404, "No such school", f"No school {school_id} in this token's scope.")
+    return school
+
+
+# ---------------------------------------------------------------------------------------------
+# The day board
+
+
+class PlanOut(Schema):
+    student_id: str = Field(description="The student's id in the student information system")
+    first_name: str
+    last_name: str
+    grade: str
+    homeroom: str
+    plan: str | None = Field(
+        description="bus, pickup, walk, bike, program, early_dismissal, other, absence; "
+        "null: no plan yet"
+    )
+    detail: str
+    bus: str
+    program: str
+    pickup: str
+    time: dt.time | None
+    comes_from: str | None = Field(description="absence, change, program or default")
+    source: str
+    why: str
+
+
+class BoardOut(Schema):
+    school_id: int
+    school: str
+    date: dt.date
+    is_school_day: bool
+    no_school_reason: str
+    total: int
+    missing: int
+    counts: dict[str, int]
+    students: list[PlanOut]
+
+
+@api.get("/schools/{school_id}/board", response=BoardOut, tags=["Day board"])
+def board(request, school_id: int, date: dt.date | None = None):
+    """Every active student's plan for a date (today at the school by default)."""
+    token = _require(request, Permission.BOARD_READ)
+    school = _school(token, school_id)
+    date = date or school.today()
+    board = day_board(school, date)
+    return {
+        "school_id": school.pk, "school": school.name, "date": date,
+        "is_school_day": board.is_school_day, "no_school_reason": str(board.no_school_reason),
+        "total": board.total, "missing": board.missing_count,
+        "counts": {kind: n for kind, _, n in board.by_type()},
+        "students": [
+            {"student_id": r.sis_id, "first_name": r.first_name, "last_name": r.last_name,
+             "grade": r.grade, "homeroom": r.homeroom, "plan": r.plan_type, "detail": r.detail,
+             "bus": r.bus_number, "program": r.program_name, "pickup": r.pickup, "time": r.time,
+             "comes_from": r.layer, "source": r.source, "why": r.why}
+            for r in board.rows
+        ],
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# Attendance events
+
+
+class AttendanceEventIn(Schema):
+    """An absence, early departure or correction from the attendance system."""
+
+    event_id: str = Field(
+        min_length=1, max_length=100,
+        description="The source's id for this event: sending it again changes nothing, and it "
+        "is how you correct or delete it",
+    )  # fmt: skip
+    student_id: str = Field(min_length=1, max_length=64, description="The SIS student id")
+    date: dt.date
+    kind: Literal["absent", "early_departure", "present"] = Field(
+        description="present withdraws an absence the source sent for that day"
+    )
+    excused: bool = False
+    departs_at: dt.time | None = Field(None, description="Required for early_departure")
+    reason: str = Field("", max_length=200)
+
+
+class EdFiStudentReference(Schema):
+    studentUniqueId: str = Field(min_length=1, max_length=64)
+
+
+class EdFiSchoolReference(Schema):
+    schoolId: int
+
+
+class EdFiAttendanceEvent(Schema):
+    """Ed-Fi Data Standard 5.x StudentSchoolAttendanceEvent, as its API sends it."""
+
+    id: str | None = Field(None, max_length=100)
+    studentReference: EdFiStudentReference
+    schoolReference: EdFiSchoolReference
+    eventDate: dt.date
+    attendanceEventCategoryDescriptor: str = Field(max_length=300)
+    attendanceEventReason: str = Field("", max_length=200)
+    departureTime: dt.time | None = None
+    eventDuration: float | None = None
+
+
+class AbsenceOut(Schema):
+    date: dt.date
+    kind: str
+    excused: bool
+    departs_at: dt.time | None
+    reason: str
+
+
+class EventResult(Schema):
+    event_id: str
+    outcome: Literal["created", "updated", "kept", "removed"]
+    student_id: str
+    absence: AbsenceOut | None
+
+
+EDFI_CATEGORIES = {
+    "excused absence": ("absent", True),
+    "unexcused absence": ("absent", False),
+    "early departure": ("early_departure", True),
+    "tardy": ("present", False),
+    "in attendance": ("present", False),
+}
+
+
+def _edfi_event(event: EdFiAttendanceEvent) -> tuple[AttendanceEventIn, int]:
+    category = event.attendanceEventCategoryDescriptor.rsplit("#", 1)[-1].strip().lower()
+    if category not in EDFI_CATEGORIES:
+        raise Problem(422, "Some fields are wrong", "Nothing was changed.", [{
+            "field": "attendanceEventCategoryDescriptor",
+            "message": "Unknown category; expected one of: "
+            + ", ".join(name.title() for name in EDFI_CATEGORIES),
+        }])  # fmt: skip
+    kind, excused = EDFI_CATEGORIES[category]
+    if kind == "absent" and event.eventDuration is not None and event.eventDuration < 1:
+        # A part-day absence with a departure time is an early departure.
+        kind = "early_departure" if event.departureTime else kind
+    key = event.id or (f"edfi:{event.schoolReference.schoolId}:"
+                       f"{event.studentReference.studentUniqueId}:{event.eventDate}")  # fmt: skip
+    ours = AttendanceEventIn(
+        event_id=key, student_id=event.studentReference.studentUniqueId, date=event.eventDate,
+        kind=kind, excused=excused, departs_at=event.departureTime,
+        reason=event.attendanceEventReason,
+    )  # fmt: skip
+    return ours, event.schoolReference.schoolId
+
+
+def _student(token: ApiToken, sis_id: str, edfi_school: int | None = None) -> Student:
+    students = Student.objects.select_related("school", "school__district").filter(
+        sis_id=sis_id, school__district_id=token.district_id
+    )
+    if token.school_id:
+        students = students.filter(school_id=token.school_id)
+    if edfi_school is not None:
+        students = students.filter(school__code=str(edfi_school))
+    student = students.order_by("-enrolled_on").first()
+    if student is None:
+        raise Problem(422, "Some fields are wrong", "Nothing was changed.", [{
+            "field": "student_id",
+            "message": f"No student with id {sis_id} in this token's schools.",
+        }])  # fmt: skip
+    return student
+
+
+def _apply(request, event: AttendanceEventIn, edfi_school=None) -> dict:
+    token = _require(request, Permission.ATTENDANCE_WRITE)
+    student = _student(token, event.student_id, edfi_school)
+    via_label = f"API token {token.name}"
+    if event.kind == "present":
+        absence = Absence.objects.filter(student=student, date=event.date).first()
+        if absence is None:
+            return {"event_id": event.event_id, "outcome": "kept",
+                    "student_id": student.sis_id, "absence": None}  # fmt: skip
+        absence_remove(absence=absence, actor=None)
+        return {"event_id": event.event_id, "outcome": "removed",
+                "student_id": student.sis_id, "absence": None}  # fmt: skip
+    if event.kind == "early_departure" and event.departs_at is None:
+        raise Problem(422, "Some fields are wrong", "Nothing was changed.", [
+            {"field": "departs_at", "message": "An early departure needs the time it happens."}
+        ])  # fmt: skip
+    spec = AbsenceSpec(date=event.date, kind=event.kind, excused=event.excused,
+                       departs_at=event.departs_at, reason=event.reason)  # fmt: skip
+    absence, outcome = absence_record(
+        student=student, spec=spec, event_id=event.event_id, source_detail=via_label
+    )
+    return {"event_id": event.event_id, "outcome": outcome, "student_id": student.sis_id,
+            "absence": absence}  # fmt: skip
+
+
+@api.post("/attendance/events", response={200: EventResult, 201: EventResult},
+          tags=["Attendance"])  # fmt: skip
+def attendance_event(request, event: AttendanceEventIn):
+    """Record an absence or early departure, or correct one (the same `event_id` again)."""
+    result = _apply(request, event)
+    return Status(201 if result["outcome"] == "created" else 200, result)
+
+
+@api.post("/attendance/edfi/studentSchoolAttendanceEvents",
+          response={200: EventResult, 201: EventResult}, tags=["Attendance"])  # fmt: skip
+def attendance_edfi(request, event: EdFiAttendanceEvent):
+    """The same, from an Ed-Fi StudentSchoolAttendanceEvent. The school is matched by its
+    code in Last Bell; the event's `id`, or its natural key, makes it idempotent."""
+    ours, school_id = _edfi_event(event)
+    result = _apply(request, ours, edfi_school=school_id)
+    return Status(201 if result["outcome"] == "created" else 200, result)
+
+
+def _event_absence(token: ApiToken, event_id: str) -> Absence:
+    absences = Absence.objects.select_related("student", "student__school").filter(
+        external_id=event_id, student__school__district_id=token.district_id
+    )
+    if token.school_id:
+        absences = absences.filter(student__school_id=token.school_id)
+    absence = absences.first()
+    if absence is None:
+        raise Problem(404, "No such event", f"No attendance event {event_id} in this scope.")
+    return absence
+
+
+@api.put("/attendance/events/{event_id}", response=EventResult, tags=["Attendance"])
+def attendance_event_correct(request, event_id: str, event: AttendanceEventIn):
+    """Correct an event the source sent before (its id in the path wins)."""
+    _event_absence(_require(request, Permission.ATTENDANCE_WRITE), event_id)
+    return _apply(request, event.model_copy(update={"event_id": event_id}))
+
+
+@api.delete("/attendance/events/{event_id}", response=EventResult, tags=["Attendance"])
+def attendance_event_delete(request, event_id: str):
+    """Withdraw an event: the day's usual plan comes back."""
+    absence = _event_absence(_require(request, Permission.ATTENDANCE_WRITE), event_id)
+    sis_id = absence.student.sis_id
+    absence_remove(absence=absence, actor=None)
+    return {"event_id": event_id, "outcome": "removed", "student_id": sis_id, "absence": None}
