@@ -352,3 +352,79 @@ def attendance_event_delete(request, event_id: str):
     sis_id = absence.student.sis_id
     absence_remove(absence=absence, actor=None)
     return {"event_id": event_id, "outcome": "removed", "student_id": sis_id, "absence": None}
+
+
+# ---------------------------------------------------------------------------------------------
+# Bus assignments
+
+DAY_NAMES = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+class BusAssignmentIn(Schema):
+    student_id: str = Field(min_length=1, max_length=64)
+    bus: str = Field(min_length=1, max_length=32, description="The bus number")
+    route_name: str = Field("", max_length=200)
+    weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] | None = Field(
+        None, description="The days this bus takes the student home; every school day if absent"
+    )
+    direction: Literal["from_school", "to_and_from_school", "to_school"] = Field(
+        "to_and_from_school", description="Only rides home matter at dismissal; to_school rows "
+        "are ignored",
+    )  # fmt: skip
+
+
+class BusFeedIn(Schema):
+    starts_on: dt.date | None = Field(None, description="Today at the school if absent")
+    assignments: list[BusAssignmentIn] = Field(max_length=20000)
+
+
+class RejectedRow(Schema):
+    item: int
+    student_id: str
+    reason: str
+
+
+class BusFeedOut(Schema):
+    applied: bool
+    counts: dict[str, int]
+    created: list[str]
+    updated: list[str]
+    kept: list[str]
+    ended: list[str]
+    rejected: list[RejectedRow]
+    routes_created: list[str]
+
+
+@api.put("/schools/{school_id}/bus-assignments", response=BusFeedOut, tags=["Buses"])
+def bus_assignments(request, school_id: int, feed: BusFeedIn, dry_run: bool = False):
+    """The school's whole bus feed. Defaults it made follow it; defaults set by staff or a
+    guardian are kept; students who left the feed lose the default it made. `dry_run=true`
+    reports the same without changing anything."""
+    from lastbell.plans.bus_feed import Assignment, bus_feed_apply
+
+    token = _require(request, Permission.BUSES_WRITE)
+    school = _school(token, school_id)
+    rows = [
+        Assignment(row=n, student_id=item.student_id, bus=item.bus, route_name=item.route_name,
+                   weekdays=(sum(1 << DAY_NAMES[d] for d in set(item.weekdays))
+                             if item.weekdays is not None else weekdays_school_week()))
+        for n, item in enumerate(feed.assignments, start=1)
+        if item.direction != "to_school"
+    ]  # fmt: skip
+    report = bus_feed_apply(
+        school=school, assignments=rows, starts_on=feed.starts_on, apply=not dry_run,
+        source_detail=f"API token {token.name}",
+    )  # fmt: skip
+    return {
+        "applied": report.applied, "counts": report.counts(), "created": report.created,
+        "updated": report.updated, "kept": [sis for sis, _ in report.kept],
+        "ended": report.ended, "routes_created": report.routes_created,
+        "rejected": [{"item": row, "student_id": sis, "reason": why}
+                     for row, sis, why in report.rejected],
+    }  # fmt: skip
+
+
+def weekdays_school_week() -> int:
+    from lastbell.plans.weekdays import SCHOOL_WEEK
+
+    return SCHOOL_WEEK

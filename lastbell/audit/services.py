@@ -49,3 +49,24 @@ def audit_record(
         before=before,
         after=after,
     )
+
+
+def audit_records(events: list[dict]) -> list[AuditEvent]:
+    """Many audit events at once (an import), each as audit_record would write it, in the
+    transaction of the changes they describe."""
+    if not connection.in_atomic_block:
+        raise NotInTransaction("Audit events must be written in the changes' transaction.")
+    rows = []
+    for event in events:
+        target, via, actor = event["target"], event.get("via", Via.WEB), event.get("actor")
+        school = event.get("school")
+        rows.append(AuditEvent(
+            action=event["action"], actor=actor if actor is not None and actor.pk else None,
+            actor_label=(str(actor) if actor is not None else "")
+            or ("Import" if via == Via.IMPORT else "System"),
+            via=via, district=event.get("district") or school.district, school=school,
+            student=event.get("student"), target_type=type(target).__name__,
+            target_id=str(target.pk or ""), target_label=event.get("label") or str(target)[:300],
+            before=event.get("before"), after=event.get("after"),
+        ))  # fmt: skip
+    return AuditEvent.objects.bulk_create(rows, batch_size=1000)

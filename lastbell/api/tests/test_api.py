@@ -219,3 +219,39 @@ def test_the_openapi_document_and_docs(client):
     assert "/api/v1/attendance/events" in document["paths"]
     assert document["components"]["securitySchemes"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+# --- Bus assignments -------------------------------------------------------------------------
+
+
+def test_the_bus_feed_endpoint_dry_run_then_apply(client, token, school, student, on_school_day):
+    path = f"/schools/{school.pk}/bus-assignments"
+    body = {"assignments": [
+        {"student_id": student.sis_id, "bus": "12", "weekdays": ["mon", "tue", "wed"]},
+        {"student_id": student.sis_id, "bus": "7", "weekdays": ["thu", "fri"]},
+        {"student_id": student.sis_id, "bus": "99", "direction": "to_school"},
+        {"student_id": "NOPE", "bus": "3"},
+    ]}  # fmt: skip
+    dry = call(client, "put", path + "?dry_run=true", token[1], body).json()
+    assert dry["applied"] is False and dry["created"] == [student.sis_id]
+    assert dry["rejected"] == [{"item": 4, "student_id": "NOPE",
+                                "reason": f"no student with id NOPE at {school.name}"}]  # fmt: skip
+    assert sorted(dry["routes_created"]) == ["12", "7"]
+    assert not school.bus_routes.exists()
+    done = call(client, "put", path, token[1], body).json()
+    assert done["applied"] is True
+    row = day_board(school, SCHOOL_DAY).rows[0]  # a Wednesday
+    assert (row.plan_type, row.bus_number) == (PlanType.BUS, "12")
+
+
+def test_the_bus_feed_needs_its_permission_and_scope(client, district, school, other_school,
+                                                     student, on_school_day):  # fmt: skip
+    _, reader = ApiToken.issue(district=district, name="r", permissions=[Permission.BOARD_READ])
+    body = {"assignments": [{"student_id": student.sis_id, "bus": "12"}]}
+    path = f"/schools/{school.pk}/bus-assignments"
+    assert call(client, "put", path, reader, body).status_code == 403
+    _, lincoln = ApiToken.issue(district=district, school=school, name="l",
+                                permissions=[Permission.BUSES_WRITE])  # fmt: skip
+    assert call(client, "put", f"/schools/{other_school.pk}/bus-assignments", lincoln,
+                body).status_code == 404  # fmt: skip
+    assert not school.bus_routes.exists()
