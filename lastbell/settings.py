@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "ninja",
     "lastbell.demo",
     "lastbell.ops",
+    "lastbell.imports",
 ]
 
 MIDDLEWARE = [

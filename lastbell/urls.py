@@ -112,5 +112,6 @@ urlpatterns = [
     path(S + "families/", include("lastbell.family.staff_urls")),
     path("family/", include("lastbell.family.urls")),
     path("api/v1/", api_v1.urls),
+    path("", include("lastbell.imports.urls")),
     path("district/<int:district_id>/tokens/", include(api_tokens)),
 ]

@@ -17,6 +17,8 @@ ACTION_LABELS = {
     "attendance.absence.updated": "Corrected an absence",
     "attendance.absence.deleted": "Withdrew an absence",
     "family.invited": "Invited a family",
+    "import.oneroster": "Imported the roster (OneRoster)",
+    "import.attendance": "Imported an attendance file",
     "family.missing_plan_sent": "Asked the parents for a plan",
     "family.language.set": "Changed a guardian's language",
     "family.password.set": "Set a guardian's password",

@@ -1,0 +1,237 @@
+"""Plain CSV imports for systems without OneRoster or Ed-Fi: attendance and bus assignments.
+
+Both stream the file (never read whole), report per row, apply in one transaction (a file
+problem applies nothing), and are idempotent: the same file again changes nothing. Each has a
+template to download with its columns and an example.
+"""
+
+import datetime as dt
+import io
+import pathlib
+import re
+
+from django.db import transaction
+
+from lastbell.attendance.services import AbsenceSpec, absence_record
+from lastbell.audit.models import Via
+from lastbell.audit.services import audit_record
+from lastbell.imports.oneroster import MAX_FILE_BYTES, FileProblem, _rows
+from lastbell.imports.report import Outcome, Report
+from lastbell.people.models import Student
+from lastbell.plans import weekdays
+from lastbell.plans.bus_feed import Assignment, bus_feed_apply
+
+ATTENDANCE_COLUMNS = ["student_id", "date", "kind", "excused", "departs_at", "reason", "event_id"]
+ATTENDANCE_REQUIRED = ["student_id", "date"]
+BUS_COLUMNS = ["student_id", "bus", "route_name", "weekdays", "direction"]
+BUS_REQUIRED = ["student_id", "bus"]
+
+TEMPLATES = {
+    "attendance": (ATTENDANCE_COLUMNS, [
+        ["S000123", "2026-11-18", "absent", "yes", "", "Doctor's appointment", ""],
+        ["S000456", "2026-11-18", "early_departure", "yes", "13:15", "Dentist", ""],
+        ["S000789", "2026-11-18", "present", "", "", "Arrived late, here now", ""],
+    ]),
+    "bus": (BUS_COLUMNS, [
+        ["S000123", "12", "North loop", "Mon-Fri", "from_school"],
+        ["S000456", "12", "North loop", "Mon-Wed", ""],
+        ["S000456", "7", "Harbor", "Thu, Fri", ""],
+    ]),
+}  # fmt: skip
+
+
+def template_csv(kind: str) -> str:
+    import csv
+
+    columns, examples = TEMPLATES[kind]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    writer.writerows(examples)
+    return out.getvalue()
+
+
+class _OneFile:
+    """A single uploaded or local file, in the shape the OneRoster reader streams from."""
+
+    def __init__(self, file, name: str):
+        self.file, self.name = file, name
+
+    def size(self, name):
+        if isinstance(self.file, str | pathlib.Path):
+            return pathlib.Path(self.file).stat().st_size
+        return getattr(self.file, "size", 0) or 0
+
+    def open(self, name):
+        if isinstance(self.file, str | pathlib.Path):
+            return open(self.file, "rb")  # noqa: SIM115 — closed by the reader
+        self.file.seek(0)
+        return _Unclosed(self.file)
+
+
+class _Unclosed:
+    """An uploaded file stays open for Django to clean up; the reader may close this view."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def readline(self, size=-1):
+        return self.raw.readline(size)
+
+    def tell(self):
+        return self.raw.tell()
+
+    def close(self):
+        pass
+
+
+def _stream(file, name, required, max_bytes):
+    source = _OneFile(file, name)
+    yield from _rows(source, name, required, None, max_bytes)
+
+
+_TRUE = {"yes", "y", "true", "1", "x", "sí", "si"}
+_FALSE = {"", "no", "n", "false", "0"}
+_DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+def _weekdays(value: str) -> int | None:
+    """'Mon-Fri', 'Mon–Wed, Fri', 'mon,tue' → a mask; empty → every school day; else None."""
+    text = value.strip().lower()
+    if not text:
+        return weekdays.SCHOOL_WEEK
+    mask = 0
+    for part in re.split(r"[,;/ ]+", text.replace("–", "-")):
+        if not part:
+            continue
+        ends = part.split("-")
+        names = [e[:3] for e in ends]
+        if any(n not in _DAYS for n in names) or len(names) > 2:
+            return None
+        first, last = _DAYS[names[0]], _DAYS[names[-1]]
+        if last < first:
+            return None
+        for day in range(first, last + 1):
+            mask |= weekdays.bit(day)
+    return mask or None
+
+
+def import_attendance(file, *, school, name="attendance.csv", apply=False, actor=None,
+                      max_bytes=MAX_FILE_BYTES) -> Report:  # fmt: skip
+    """Absences and early departures from a CSV file, for one school."""
+    report = Report(source=name)
+    try:
+        with transaction.atomic():
+            _attendance(file, name, school, report, actor, max_bytes)
+            if not apply:
+                transaction.set_rollback(True)
+            else:
+                report.applied = True
+                audit_record(
+                    action="import.attendance", actor=actor, target=school, school=school,
+                    after={"file": name, **report.counts()}, via=Via.IMPORT,
+                    label=f"Attendance file {name}",
+                )  # fmt: skip
+    except FileProblem as problem:
+        report.file_error(problem.file, problem.message)
+    return report
+
+
+def _attendance(file, name, school, report, actor, max_bytes):
+    students = dict(
+        Student.objects.filter(school=school).values_list("sis_id", "pk")
+    )  # one small map: a school's ids
+    by_pk = {}
+    seen = set()
+    for row_number, row in _stream(file, name, ATTENDANCE_REQUIRED, max_bytes):
+        sis, date_text = row.get("student_id", ""), row.get("date", "")
+        kind = (row.get("kind") or "absent").lower()
+        key = f"{sis} {date_text}"
+        problem = None
+        try:
+            date = dt.date.fromisoformat(date_text)
+        except ValueError:
+            date, problem = (
+                None,
+                f"the date {date_text!r} is not a real date written like 2026-11-18",
+            )
+        if problem:
+            pass
+        elif sis not in students:
+            problem = f"no student with id {sis} at {school.name}"
+        elif kind not in ("absent", "early_departure", "present"):
+            problem = f"the kind {kind!r} is not absent, early_departure or present"
+        elif (excused := (row.get("excused") or "").lower()) not in _TRUE | _FALSE:
+            problem = f"excused should be yes or no, not {row.get('excused')!r}"
+        elif (sis, date) in seen:
+            problem = "this student and date are already in the file"
+        departs = None
+        if not problem and kind == "early_departure":
+            try:
+                departs = dt.time.fromisoformat(row.get("departs_at", ""))
+            except ValueError:
+                problem = "an early departure needs its time, written like 13:15"
+        if problem:
+            report.add(name, row_number, Outcome.REJECTED, "absence", key, problem)
+            continue
+        seen.add((sis, date))
+        student = by_pk.get(sis) or Student.objects.select_related("school").get(pk=students[sis])
+        by_pk[sis] = student
+        if kind == "present":
+            absence = student.absences.filter(date=date).first()
+            if absence is None:
+                report.add(name, row_number, Outcome.KEPT, "absence", key, "no absence to withdraw")
+                continue
+            from lastbell.attendance.services import absence_remove
+
+            absence_remove(absence=absence, actor=actor, via=Via.IMPORT)
+            report.add(name, row_number, Outcome.UPDATED, "absence", key, "absence withdrawn")
+            continue
+        spec = AbsenceSpec(date=date, kind=kind, excused=excused in _TRUE, departs_at=departs,
+                           reason=row.get("reason", ""))  # fmt: skip
+        event_id = row.get("event_id") or f"csv:{sis}:{date.isoformat()}"
+        _, outcome = absence_record(
+            student=student, spec=spec, event_id=event_id, source_detail=f"file {name}",
+            actor=actor, via=Via.IMPORT,
+        )  # fmt: skip
+        report.add(name, row_number, Outcome(outcome), "absence", key)
+
+
+def import_buses(file, *, school, name="buses.csv", apply=False, actor=None,
+                 starts_on=None, max_bytes=MAX_FILE_BYTES) -> Report:  # fmt: skip
+    """The school's whole bus feed from a CSV file (plans/bus_feed.py's rules)."""
+    report = Report(source=name)
+    try:
+        assignments = []
+        for row_number, row in _stream(file, name, BUS_REQUIRED, max_bytes):
+            key = f"{row.get('student_id', '')} bus {row.get('bus', '')}"
+            if (row.get("direction") or "").lower() in ("to_school", "to school"):
+                report.add(name, row_number, Outcome.SKIPPED, "bus", key, "a ride to school")
+                continue
+            mask = _weekdays(row.get("weekdays", ""))
+            if mask is None:
+                report.add(name, row_number, Outcome.REJECTED, "bus", key,
+                           f"the weekdays {row.get('weekdays')!r} are not like Mon-Fri or "
+                           "Mon, Wed")  # fmt: skip
+                continue
+            assignments.append(Assignment(
+                row=row_number, student_id=row.get("student_id", ""), bus=row.get("bus", ""),
+                route_name=row.get("route_name", ""), weekdays=mask,
+            ))  # fmt: skip
+    except FileProblem as problem:
+        report.file_error(problem.file, problem.message)
+        return report
+    feed = bus_feed_apply(school=school, assignments=assignments, starts_on=starts_on,
+                          apply=apply, source_detail=f"file {name}", actor=actor)  # fmt: skip
+    report.applied = feed.applied
+    rows = {item.student_id: item.row for item in assignments}
+    for row, sis, why in feed.rejected:
+        report.add(name, row, Outcome.REJECTED, "bus", sis, why)
+    for outcome, ids in ((Outcome.CREATED, feed.created), (Outcome.UPDATED, feed.updated)):
+        for sis in ids:
+            report.add(name, rows.get(sis, 0), outcome, "bus", sis)
+    for sis, why in feed.kept:
+        report.add(name, rows.get(sis, 0), Outcome.KEPT, "bus", sis, why)
+    for sis in feed.ended:
+        report.add(name, 0, Outcome.UPDATED, "bus", sis, "left the feed: its bus default ends")
+    return report

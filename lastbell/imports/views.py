@@ -1,0 +1,131 @@
+"""Upload pages: check a file (a dry run with a per-row report), then import it.
+
+The checked file is kept under the data directory by a random name, so "Import" applies
+exactly the file that was checked, without choosing it again.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_http_methods
+
+from lastbell.accounts.access import district_admin_or_404
+from lastbell.imports import csvfeeds
+from lastbell.imports.oneroster import import_oneroster
+from lastbell.plans.views import SchoolPage
+
+KINDS = {"attendance": ("Attendance", csvfeeds.import_attendance),
+         "bus": ("Bus assignments", csvfeeds.import_buses)}  # fmt: skip
+MAX_UPLOAD = 200 * 1024**2
+
+
+def _upload_dir():
+    path = settings.DATA_DIR / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _keep(upload, suffix) -> str:
+    token = secrets.token_urlsafe(16)
+    with open(_upload_dir() / f"{token}{suffix}", "wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    return token
+
+
+def _kept(token: str, suffix: str):
+    if not token or not token.replace("-", "").replace("_", "").isalnum():
+        return None
+    path = _upload_dir() / f"{token}{suffix}"
+    return path if path.exists() else None
+
+
+@login_required
+def template(request, school_id, kind):
+    SchoolPage(request, school_id, tracker_required=False).access.require_edit()
+    if kind not in csvfeeds.TEMPLATES:
+        raise Http404("No such template.")
+    response = HttpResponse(csvfeeds.template_csv(kind), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, f"{kind}-template.csv")
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def school_imports(request, school_id):
+    page = SchoolPage(request, school_id, tracker_required=False)
+    page.access.require_edit()
+    report = kind = token = file_name = None
+    if request.method == "POST":
+        kind = request.POST.get("kind")
+        if kind not in KINDS:
+            raise Http404("No such import.")
+        label, run = KINDS[kind]
+        if request.POST.get("mode") == "apply":
+            token = request.POST.get("file", "")
+            path = _kept(token, ".csv")
+            if path is None:
+                messages.error(request, "That checked file is gone; choose it and check it again.")
+                return redirect("imports:school", page.school.pk)
+            file_name = request.POST.get("name", "file.csv")[:200]
+            report = run(path, school=page.school, name=file_name, apply=True, actor=request.user)
+            if report.ok:
+                path.unlink(missing_ok=True)
+                messages.success(request, f"Imported {file_name}: {report.summary()}")
+        else:
+            upload = request.FILES.get("upload")
+            if upload is None:
+                messages.error(request, "Choose a CSV file to check.")
+            elif upload.size > MAX_UPLOAD:
+                messages.error(
+                    request, f"{upload.name} is larger than 200 MB. Split it and try again."
+                )
+            else:
+                file_name = upload.name
+                token = _keep(upload, ".csv")
+                report = run(_upload_dir() / f"{token}.csv", school=page.school, name=file_name,
+                             apply=False, actor=request.user)  # fmt: skip
+    rows = report.rows[:500] if report else []
+    return render(
+        request, "imports/school.html",
+        page.context("imports", kinds=KINDS, report=report, kind=kind, token=token,
+                     file_name=file_name, rows=rows),
+    )  # fmt: skip
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def district_roster(request, district_id):
+    district = district_admin_or_404(request.user, district_id)
+    report = token = file_name = None
+    if request.method == "POST":
+        if request.POST.get("mode") == "apply":
+            token = request.POST.get("file", "")
+            path = _kept(token, ".zip")
+            if path is None:
+                messages.error(request, "That checked file is gone; choose it and check it again.")
+                return redirect("imports:roster", district.pk)
+            file_name = request.POST.get("name", "roster.zip")[:200]
+            report = import_oneroster(path, district=district, actor=request.user, apply=True)
+            if report.ok:
+                path.unlink(missing_ok=True)
+                messages.success(request, f"Imported {file_name}: {report.summary()}")
+        else:
+            upload = request.FILES.get("upload")
+            if upload is None:
+                messages.error(request, "Choose the OneRoster zip file to check.")
+            else:
+                file_name = upload.name
+                token = _keep(upload, ".zip")
+                report = import_oneroster(_upload_dir() / f"{token}.zip", district=district,
+                                          actor=request.user, apply=False)  # fmt: skip
+    return render(
+        request, "imports/roster.html",
+        {"district": district, "report": report, "token": token, "file_name": file_name,
+         "rows": report.rows[:500] if report else []},
+    )  # fmt: skip
