@@ -1,3 +1,8 @@
+"""The ASGI application: live streams (lastbell/live) first, then Django for everything else.
+
+Static files come through Django too (WhiteNoise is a middleware in settings.py).
+"""
+
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lastbell.settings")
@@ -6,6 +11,11 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi})
+from lastbell.live.routing import urlpatterns as live_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {"http": URLRouter([*live_urlpatterns, re_path(r"", django_asgi)])}
+)

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "lastbell.demo",
     "lastbell.ops",
     "lastbell.imports",
+    "lastbell.live",
 ]
 
 MIDDLEWARE = [

@@ -51,6 +51,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from lastbell import live
 from lastbell.audit.models import Via
 from lastbell.audit.services import audit_record
 from lastbell.imports.report import Outcome, Report
@@ -344,6 +345,9 @@ def import_oneroster(
             run = _Run(opened, district, report, progress, max_file_bytes)
             run.all()
             if apply:
+                # Bulk writes send no model signals: tell each school's open pages.
+                for school_id in district.schools.values_list("pk", flat=True):
+                    live.board_changed(school_id)
                 audit_record(
                     action="import.oneroster", actor=actor, target=district, via=Via.IMPORT,
                     after={"source": report.source, "version": report.version,

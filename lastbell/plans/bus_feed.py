@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from lastbell import live
 from lastbell.audit.models import Via
 from lastbell.audit.services import audit_records
 from lastbell.people.models import Student
@@ -183,5 +184,7 @@ def bus_feed_apply(
             for version in to_close if version.student.sis_id in report.ended
         ]  # fmt: skip
         audit_records(events)
+        # Bulk writes send no model signals: tell the school's open pages.
+        live.board_changed(school.pk)
     report.applied = True
     return report

@@ -112,7 +112,7 @@ def dashboard(request, school_id):
     missing = [row for row in board.rows if row.missing] if board.is_school_day else []
     return render(
         request, "plans/dashboard.html",
-        page.context("dashboard", board=board, chart=chart, missing=missing[:12],
+        page.context("dashboard", live=True, board=board, chart=chart, missing=missing[:12],
                      more_missing=max(0, len(missing) - 12)),
     )  # fmt: skip
 
@@ -122,7 +122,9 @@ def roster(request, school_id):
     page = SchoolPage(request, school_id)
     board = page.board()
     return render(
-        request, "plans/roster.html", page.context("roster", board=board, groups=board.groups())
+        request,
+        "plans/roster.html",
+        page.context("roster", live=True, board=board, groups=board.groups()),
     )
 
 
@@ -141,7 +143,7 @@ def students(request, school_id):
     query = request.GET.copy()
     query.pop("page", None)
     context = page.context(
-        "students", board=board, form=form, page_obj=page_obj, matched=len(rows),
+        "students", live=True, board=board, form=form, page_obj=page_obj, matched=len(rows),
         query=query.urlencode(),
     )  # fmt: skip
     template = "plans/students.html#results" if request.htmx else "plans/students.html"

@@ -42,6 +42,71 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  // Live updates: today's dashboard, roster and students table follow the day board as it
+  // changes (an absence posted, corrected, deleted). The server says "board" over
+  // server-sent events (lastbell/live); the page fetches its [data-live-region] parts again.
+  // EventSource reconnects by itself; when it gives up, or the browser has none, the same
+  // parts are refreshed every 30 s instead.
+  var LIVE_THROTTLE_MS = 300;
+  var LIVE_POLL_MS = 30000;
+
+  function startLive() {
+    var holder = document.querySelector("[data-live]");
+    if (!holder || !window.htmx) return;
+    var status = document.getElementById("live-status");
+    var pending = null;
+    var poller = null;
+    var dropped = false;
+
+    function say(text, state) {
+      if (!status) return;
+      status.hidden = false;
+      status.textContent = text;
+      status.setAttribute("data-state", state);
+    }
+
+    function refresh() {
+      pending = null;
+      var url = location.pathname + location.search;
+      var seen = {};
+      document.querySelectorAll("[data-live-region][id]").forEach(function (region) {
+        if (seen[region.id]) return;
+        seen[region.id] = true;
+        var target = "#" + region.id;
+        htmx.ajax("GET", url, { target: target, select: target, swap: "outerHTML" });
+      });
+    }
+
+    // Changes that come together (an import, say) make one refresh, 300 ms after the first.
+    function soon() {
+      if (pending === null) pending = setTimeout(refresh, LIVE_THROTTLE_MS);
+    }
+
+    function poll() {
+      say("Refreshing every 30 s", "polling");
+      if (poller === null) poller = setInterval(refresh, LIVE_POLL_MS);
+    }
+
+    if (!window.EventSource) {
+      poll();
+      return;
+    }
+    var source = new EventSource(holder.getAttribute("data-live"));
+    source.addEventListener("open", function () {
+      if (poller !== null) { clearInterval(poller); poller = null; }
+      // Changes made while the stream was down were not heard: catch up once.
+      if (dropped) soon();
+      dropped = false;
+      say("Live", "live");
+    });
+    source.addEventListener("board", soon);
+    source.addEventListener("error", function () {
+      dropped = true;
+      if (source.readyState === EventSource.CLOSED) poll();
+      else say("Reconnecting…", "reconnecting");
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { init(document); startLive(); });
   document.addEventListener("htmx:load", function (event) { init(event.target); });
 })();

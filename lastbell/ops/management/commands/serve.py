@@ -70,6 +70,8 @@ class Command(BaseCommand):
                 port=port,
                 lifespan="off",
                 log_level="warning",
+                # Open pages hold live streams (lastbell/live) that never end by themselves.
+                timeout_graceful_shutdown=3,
             )
         finally:
             if worker is not None:
