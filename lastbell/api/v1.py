@@ -428,3 +428,67 @@ def weekdays_school_week() -> int:
     from lastbell.plans.weekdays import SCHOOL_WEEK
 
     return SCHOOL_WEEK
+
+
+# ---------------------------------------------------------------------------------------------
+# Students and guardians
+
+
+class GuardianUpsert(Schema):
+    guardian_id: str = Field(min_length=1, max_length=64, description="The source's id")
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    email: str = Field("", max_length=254)
+    mobile: str = Field("", max_length=40)
+    language: Literal["", "en", "es"] = Field("", description="Only for a new guardian")
+    relationship: str = Field("", max_length=50)
+
+
+class StudentUpsert(Schema):
+    student_id: str = Field(min_length=1, max_length=64, description="The SIS id")
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    preferred_name: str = Field("", max_length=100)
+    grade: str = Field("", max_length=10)
+    homeroom: str = Field("", max_length=100)
+    enrolled_on: dt.date | None = None
+    withdrawn_on: dt.date | None = None
+    guardians: list[GuardianUpsert] = Field(default_factory=list, max_length=20)
+
+
+class PeopleIn(Schema):
+    students: list[StudentUpsert] = Field(max_length=5000)
+
+
+class PeopleOut(Schema):
+    students: dict[str, str]
+    guardians: dict[str, str]
+    links_created: int
+    rejected: list[RejectedRow]
+
+
+@api.post("/schools/{school_id}/people", response=PeopleOut, tags=["Students and guardians"])
+def people_upsert(request, school_id: int, people: PeopleIn):
+    """Create or update students and their guardians, matched by the source's ids. A
+    guardian's own choices (their language) are never overwritten; a school-scoped token
+    cannot move or change another school's students or families."""
+    from lastbell.people.roster import GuardianIn, StudentIn, roster_upsert
+
+    token = _require(request, Permission.PEOPLE_WRITE)
+    school = _school(token, school_id)
+    items = [
+        StudentIn(sis_id=s.student_id, first_name=s.first_name, last_name=s.last_name,
+                  preferred_name=s.preferred_name, grade=s.grade, homeroom=s.homeroom,
+                  enrolled_on=s.enrolled_on, withdrawn_on=s.withdrawn_on,
+                  guardians=[GuardianIn(source_id=g.guardian_id, first_name=g.first_name,
+                                        last_name=g.last_name, email=g.email, mobile=g.mobile,
+                                        language=g.language, relationship=g.relationship)
+                             for g in s.guardians])
+        for s in people.students
+    ]  # fmt: skip
+    result = roster_upsert(school=school, students=items, source_detail=f"API token {token.name}",
+                           whole_district=token.school_id is None)  # fmt: skip
+    return {"students": result.students, "guardians": result.guardians,
+            "links_created": result.links_created,
+            "rejected": [{"item": n, "student_id": key, "reason": why}
+                         for n, key, why in result.rejected]}  # fmt: skip

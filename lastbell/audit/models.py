@@ -19,6 +19,7 @@ ACTION_LABELS = {
     "family.invited": "Invited a family",
     "import.oneroster": "Imported the roster (OneRoster)",
     "import.attendance": "Imported an attendance file",
+    "import.edfi": "Imported an Ed-Fi file",
     "family.missing_plan_sent": "Asked the parents for a plan",
     "family.language.set": "Changed a guardian's language",
     "family.password.set": "Set a guardian's password",

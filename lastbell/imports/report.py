@@ -45,6 +45,7 @@ class FileError:
 class Report:
     def __init__(self, source: str = ""):
         self.source = source
+        self.standard = "OneRoster"  # what `version` is a version of
         self.version = ""
         self.applied = False
         self.rows: list[RowResult] = []
@@ -81,7 +82,8 @@ class Report:
             return "\n".join([head, *(f"- {e}" for e in self.file_errors)])
         verb = "Imported" if self.applied else "Dry run (nothing saved)"
         lines = [
-            f"{verb}: {self.source}" + (f" (OneRoster {self.version})" if self.version else "")
+            f"{verb}: {self.source}"
+            + (f" ({self.standard} {self.version})" if self.version else "")
         ]
         for kind, outcomes in self.counts().items():
             parts = ", ".join(f"{n} {o}" for o, n in outcomes.items() if n)

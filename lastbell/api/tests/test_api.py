@@ -255,3 +255,61 @@ def test_the_bus_feed_needs_its_permission_and_scope(client, district, school, o
     assert call(client, "put", f"/schools/{other_school.pk}/bus-assignments", lincoln,
                 body).status_code == 404  # fmt: skip
     assert not school.bus_routes.exists()
+
+
+# --- Students and guardians ------------------------------------------------------------------
+
+
+def test_people_upsert_creates_updates_and_keeps(client, token, school, on_school_day):
+    from lastbell.people.models import Guardian, Student
+
+    body = {"students": [{
+        "student_id": "S900", "first_name": "Ana", "last_name": "Rivera", "grade": "3",
+        "homeroom": "Room 12",
+        "guardians": [{"guardian_id": "G1", "first_name": "Maria", "last_name": "Rivera",
+                       "email": "maria@example.org", "language": "es",
+                       "relationship": "Mother"}],
+    }]}  # fmt: skip
+    path = f"/schools/{school.pk}/people"
+    first = call(client, "post", path, token[1], body).json()
+    assert first["students"] == {"S900": "created"} and first["guardians"] == {"G1": "created"}
+    assert first["links_created"] == 1
+    student = Student.objects.get(sis_id="S900")
+    assert student.homeroom.name == "Room 12"
+    guardian = Guardian.objects.get(source_id="G1")
+    assert guardian.language == "es" and list(guardian.students.all()) == [student]
+    again = call(client, "post", path, token[1], body).json()
+    assert again["students"] == {"S900": "kept"} and again["links_created"] == 0
+    # The guardian chose English themselves: the feed's Spanish does not overwrite it.
+    guardian.language = "en"
+    guardian.save()
+    body["students"][0]["grade"] = "4"
+    changed = call(client, "post", path, token[1], body).json()
+    assert changed["students"] == {"S900": "updated"}
+    guardian.refresh_from_db()
+    assert guardian.language == "en"
+
+
+def test_a_school_token_cannot_move_or_change_another_schools_people(
+    client, district, school, other_school, on_school_day
+):
+    from lastbell.people.models import Student
+
+    _, secret = ApiToken.issue(district=district, school=school, name="s",
+                               permissions=[Permission.PEOPLE_WRITE])  # fmt: skip
+    elsewhere = testing.make_student(other_school, first="Bo")
+    body = {"students": [{"student_id": elsewhere.sis_id, "first_name": "Changed",
+                          "last_name": "Name"}]}  # fmt: skip
+    response = call(client, "post", f"/schools/{school.pk}/people", secret, body).json()
+    assert response["rejected"][0]["reason"] == "this student is at another school"
+    elsewhere.refresh_from_db()
+    assert (elsewhere.first_name, elsewhere.school_id) == ("Bo", other_school.pk)
+    assert not Student.objects.filter(first_name="Changed").exists()
+
+
+def test_people_upsert_refuses_bad_input(client, token, school):
+    path = f"/schools/{school.pk}/people"
+    body = {"students": [{"student_id": "", "first_name": "A", "last_name": "B"}]}
+    response = call(client, "post", path, token[1], body)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"].endswith("student_id")
