@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from lastbell.accounts.access import district_admin_or_404
 from lastbell.imports import csvfeeds
+from lastbell.imports.edfi import import_edfi
 from lastbell.imports.oneroster import import_oneroster
 from lastbell.plans.views import SchoolPage
 
@@ -98,34 +99,48 @@ def school_imports(request, school_id):
     )  # fmt: skip
 
 
+ROSTER_KINDS = {"oneroster": ".zip", "edfi": ".xml"}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def district_roster(request, district_id):
+    """District admins: a OneRoster zip or an Ed-Fi interchange XML file, checked first."""
     district = district_admin_or_404(request.user, district_id)
-    report = token = file_name = None
+    report = token = file_name = kind = None
     if request.method == "POST":
+        kind = request.POST.get("kind", "oneroster")
+        if kind not in ROSTER_KINDS:
+            raise Http404("No such import.")
+        suffix = ROSTER_KINDS[kind]
+
+        def run(path, apply):
+            if kind == "edfi":
+                return import_edfi(path, district=district, actor=request.user, apply=apply,
+                                   name=file_name)  # fmt: skip
+            return import_oneroster(path, district=district, actor=request.user, apply=apply)
+
         if request.POST.get("mode") == "apply":
             token = request.POST.get("file", "")
-            path = _kept(token, ".zip")
+            path = _kept(token, suffix)
             if path is None:
                 messages.error(request, "That checked file is gone; choose it and check it again.")
                 return redirect("imports:roster", district.pk)
-            file_name = request.POST.get("name", "roster.zip")[:200]
-            report = import_oneroster(path, district=district, actor=request.user, apply=True)
+            file_name = request.POST.get("name", "file")[:200]
+            report = run(path, apply=True)
             if report.ok:
                 path.unlink(missing_ok=True)
                 messages.success(request, f"Imported {file_name}: {report.summary()}")
         else:
             upload = request.FILES.get("upload")
             if upload is None:
-                messages.error(request, "Choose the OneRoster zip file to check.")
+                messages.error(request, "Choose the file to check.")
             else:
                 file_name = upload.name
-                token = _keep(upload, ".zip")
-                report = import_oneroster(_upload_dir() / f"{token}.zip", district=district,
-                                          actor=request.user, apply=False)  # fmt: skip
+                token = _keep(upload, suffix)
+                report = run(_upload_dir() / f"{token}{suffix}", apply=False)
     return render(
         request, "imports/roster.html",
         {"district": district, "report": report, "token": token, "file_name": file_name,
-         "rows": report.rows[:500] if report else []},
+         "kind": kind, "rows": report.rows[:500] if report else []},
     )  # fmt: skip

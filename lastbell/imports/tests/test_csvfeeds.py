@@ -146,3 +146,30 @@ def test_the_roster_page_is_for_district_admins(client, staff, district_admin, d
     client.force_login(district_admin)
     assert client.get(url).status_code == 200
     assert LongTermDefault.objects.count() == 0
+
+
+def test_a_district_admin_checks_then_imports_an_edfi_file(client, district_admin, district,
+                                                           school, student):  # fmt: skip
+    client.force_login(district_admin)
+    url = reverse("imports:roster", args=[district.pk])
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<InterchangeContact xmlns="http://ed-fi.org/5.2.0"><Contact>'
+        "<ContactUniqueId>C1</ContactUniqueId><Name><FirstName>Maria</FirstName>"
+        "<LastSurname>Lopez</LastSurname></Name></Contact>"
+        "<StudentContactAssociation><StudentReference><StudentIdentity>"
+        f"<StudentUniqueId>{student.sis_id}</StudentUniqueId></StudentIdentity>"
+        "</StudentReference><ContactReference><ContactIdentity><ContactUniqueId>C1"
+        "</ContactUniqueId></ContactIdentity></ContactReference><Relation>Mother</Relation>"
+        "</StudentContactAssociation></InterchangeContact>"
+    )
+    upload = SimpleUploadedFile("contacts.xml", xml.encode())
+    page = client.post(url, {"kind": "edfi", "mode": "check", "upload": upload}).content.decode()
+    assert "Check of contacts.xml" in page and "1 created" in page
+    from lastbell.people.models import Guardian
+
+    assert not Guardian.objects.filter(source_id="C1").exists()
+    token = re.search(r'name="file" value="([^"]+)"', page).group(1)
+    client.post(url, {"kind": "edfi", "mode": "apply", "file": token, "name": "contacts.xml"})
+    guardian = Guardian.objects.get(source_id="C1")
+    assert list(guardian.students.all()) == [student]
