@@ -15,7 +15,23 @@ from lastbell.api.models import ApiToken, Permission
 pytestmark = pytest.mark.django_db
 
 
-def test_no_operation_answers_with_a_server_error(district, school, student, on_school_day):
+@pytest.fixture
+def keep_the_test_connection():
+    """The WSGI app closes the database connection after each request; Django's test client
+    turns that off for tests, and so must a run that calls the app directly."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_no_operation_answers_with_a_server_error(
+    district, school, student, on_school_day, keep_the_test_connection
+):
     from django.core.wsgi import get_wsgi_application
 
     _, secret = ApiToken.issue(district=district, name="fuzz", permissions=list(Permission))

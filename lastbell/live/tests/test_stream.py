@@ -104,7 +104,7 @@ def test_it_streams_a_board_event_after_an_absence_commits(in_memory_layer, scho
     assert not in_memory_layer.groups
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the stream reads in its own connection
 def test_it_sends_a_heartbeat(in_memory_layer, school, staff, monkeypatch):
     monkeypatch.setattr(BoardStream, "heartbeat_seconds", 0.05)
 
@@ -123,7 +123,7 @@ def test_it_sends_a_heartbeat(in_memory_layer, school, staff, monkeypatch):
     assert async_to_sync(scenario)()["body"] == b": keepalive\n\n"
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the stream reads in its own connection
 @pytest.mark.parametrize("who", ["staff", "teacher", "district_admin"])
 def test_it_streams_to_those_who_see_the_school(request, in_memory_layer, school, who):
     status, headers, first = _opening(request.getfixturevalue(who), school.id)
@@ -131,28 +131,28 @@ def test_it_streams_to_those_who_see_the_school(request, in_memory_layer, school
     assert first == b"retry: 3000\n\n"
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the stream reads in its own connection
 def test_it_refuses_staff_of_another_school(in_memory_layer, school, other_staff):
     assert _status(other_staff, school.id) == (404, b"No such school.\n")
     assert not in_memory_layer.groups
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the stream reads in its own connection
 def test_it_refuses_anonymous_visitors(in_memory_layer, school):
     assert _status(None, school.id) == (404, b"No such school.\n")
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the stream reads in its own connection
 def test_it_refuses_guardians(in_memory_layer, school, guardian):
     assert _status(guardian.user, school.id)[0] == 404
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the stream reads in its own connection
 def test_it_refuses_other_methods(in_memory_layer, school, staff):
     assert _status(staff, school.id, "POST")[0] == 405
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the stream reads in its own connection
 def test_other_paths_still_reach_django(school, staff):
     async def ask():
         communicator = HttpCommunicator(
@@ -165,10 +165,10 @@ def test_other_paths_still_reach_django(school, staff):
     assert b"Sign in" in response["body"]
 
 
-def test_a_new_school_id_gets_no_stream_either(db, in_memory_layer, staff):
+def test_a_new_school_id_gets_no_stream_either(transactional_db, in_memory_layer, staff):
     assert _status(staff, 999_999)[0] == 404
 
 
-def test_a_teacher_of_another_school_is_refused(db, in_memory_layer, school, other_school):
+def test_a_teacher_of_another_school_is_refused(transactional_db, in_memory_layer, school, other_school):
     teacher = testing.make_staff(other_school, "teacher")
     assert _status(teacher, school.id)[0] == 404
