@@ -169,6 +169,8 @@ def test_a_new_school_id_gets_no_stream_either(transactional_db, in_memory_layer
     assert _status(staff, 999_999)[0] == 404
 
 
-def test_a_teacher_of_another_school_is_refused(transactional_db, in_memory_layer, school, other_school):
+def test_a_teacher_of_another_school_is_refused(
+    transactional_db, in_memory_layer, school, other_school
+):
     teacher = testing.make_staff(other_school, "teacher")
     assert _status(teacher, school.id)[0] == 404
