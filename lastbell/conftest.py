@@ -13,6 +13,23 @@ pytest_plugins = ["lastbell.testing_browser"]
 SCHOOL_DAY = dt.date(2026, 11, 18)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_connections(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end the connections other threads left open:
+    the live-update tests serve the real ASGI app from a thread, whose worker threads keep
+    their own connections, and PostgreSQL will not drop a database someone is connected to."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _default_language():
     """LocaleMiddleware and guardian pages switch the language for the rest of the thread;
