@@ -20,6 +20,7 @@ from lastbell.attendance.models import Absence
 from lastbell.attendance.services import AbsenceSpec, absence_record, absence_remove
 from lastbell.people.models import Student
 from lastbell.plans.board import day_board
+from lastbell.plans.weekdays import SCHOOL_WEEK
 from lastbell.schools.models import School
 
 PROBLEM = "application/problem+json"
@@ -407,7 +408,7 @@ def bus_assignments(request, school_id: int, feed: BusFeedIn, dry_run: bool = Fa
     rows = [
         Assignment(row=n, student_id=item.student_id, bus=item.bus, route_name=item.route_name,
                    weekdays=(sum(1 << DAY_NAMES[d] for d in set(item.weekdays))
-                             if item.weekdays is not None else weekdays_school_week()))
+                             if item.weekdays is not None else SCHOOL_WEEK))
         for n, item in enumerate(feed.assignments, start=1)
         if item.direction != "to_school"
     ]  # fmt: skip
@@ -422,12 +423,6 @@ def bus_assignments(request, school_id: int, feed: BusFeedIn, dry_run: bool = Fa
         "rejected": [{"item": row, "student_id": sis, "reason": why}
                      for row, sis, why in report.rejected],
     }  # fmt: skip
-
-
-def weekdays_school_week() -> int:
-    from lastbell.plans.weekdays import SCHOOL_WEEK
-
-    return SCHOOL_WEEK
 
 
 # ---------------------------------------------------------------------------------------------

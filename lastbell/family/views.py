@@ -35,6 +35,7 @@ from lastbell.plans import services, weekdays
 from lastbell.plans.board import day_board, plan_days
 from lastbell.plans.forms import ChangeForm, default_days, default_forms
 from lastbell.plans.models import LongTermDefault, PlanChange, PlanType, Source
+from lastbell.plans.views import apply_errors
 from lastbell.schools.models import SchoolCalendar
 
 MONDAY = dt.date(2026, 11, 16)
@@ -68,12 +69,6 @@ def family_view(view):
 def _invalid(request) -> int:
     messages.error(request, _(FIX_BELOW_KEY))
     return 400
-
-
-def _apply_errors(exc: ValidationError, form):
-    for field, errors in exc.message_dict.items():
-        for message in errors:
-            form.add_error(field if field in form.fields else None, message)
 
 
 class ChildPage:
@@ -266,7 +261,7 @@ def usual_edit(request, guardian, student_id):
                     actor=request.user, source=Source.GUARDIAN, via=Via.WEB,
                 )  # fmt: skip
             except ValidationError as exc:
-                _apply_errors(exc, start)
+                apply_errors(exc, start)
             else:
                 messages.success(
                     request, _("Saved. We sent a confirmation to %(name)s's guardians.")
@@ -304,7 +299,7 @@ def change_new(request, guardian, student_id):
                     plan=form.spec(), actor=request.user, source=Source.GUARDIAN, via=Via.WEB,
                 )  # fmt: skip
             except ValidationError as exc:
-                _apply_errors(exc, form)
+                apply_errors(exc, form)
             else:
                 messages.success(
                     request, _("Change saved. We sent a confirmation to %(name)s's guardians.")
@@ -523,7 +518,7 @@ def adults(request, guardian, student_id):
                     photo=data.get("photo"), note=data.get("note", ""),
                 )  # fmt: skip
             except ValidationError as exc:
-                _apply_errors(exc, form)
+                apply_errors(exc, form)
             else:
                 messages.success(
                     request, _("Added %(name)s. The school checks their ID at pickup.")

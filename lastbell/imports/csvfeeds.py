@@ -12,7 +12,7 @@ import re
 
 from django.db import transaction
 
-from lastbell.attendance.services import AbsenceSpec, absence_record
+from lastbell.attendance.services import AbsenceSpec, absence_record, absence_remove
 from lastbell.audit.models import Via
 from lastbell.audit.services import audit_record
 from lastbell.imports.oneroster import MAX_FILE_BYTES, FileProblem, _rows
@@ -138,63 +138,60 @@ def import_attendance(file, *, school, name="attendance.csv", apply=False, actor
 
 
 def _attendance(file, name, school, report, actor, max_bytes):
-    students = dict(
-        Student.objects.filter(school=school).values_list("sis_id", "pk")
-    )  # one small map: a school's ids
-    by_pk = {}
+    # One query for the school's students, not one per row.
+    students = {s.sis_id: s for s in Student.objects.filter(school=school).select_related(
+        "school__district")}  # fmt: skip
     seen = set()
     for row_number, row in _stream(file, name, ATTENDANCE_REQUIRED, max_bytes):
-        sis, date_text = row.get("student_id", ""), row.get("date", "")
-        kind = (row.get("kind") or "absent").lower()
-        key = f"{sis} {date_text}"
-        problem = None
-        try:
-            date = dt.date.fromisoformat(date_text)
-        except ValueError:
-            date, problem = (
-                None,
-                f"the date {date_text!r} is not a real date written like 2026-11-18",
-            )
-        if problem:
-            pass
-        elif sis not in students:
-            problem = f"no student with id {sis} at {school.name}"
-        elif kind not in ("absent", "early_departure", "present"):
-            problem = f"the kind {kind!r} is not absent, early_departure or present"
-        elif (excused := (row.get("excused") or "").lower()) not in _TRUE | _FALSE:
-            problem = f"excused should be yes or no, not {row.get('excused')!r}"
-        elif (sis, date) in seen:
-            problem = "this student and date are already in the file"
-        departs = None
-        if not problem and kind == "early_departure":
-            try:
-                departs = dt.time.fromisoformat(row.get("departs_at", ""))
-            except ValueError:
-                problem = "an early departure needs its time, written like 13:15"
+        sis = row.get("student_id", "")
+        key = f"{sis} {row.get('date', '')}"
+        problem, spec = _absence_row(row, students, school, seen)
         if problem:
             report.add(name, row_number, Outcome.REJECTED, "absence", key, problem)
             continue
-        seen.add((sis, date))
-        student = by_pk.get(sis) or Student.objects.select_related("school").get(pk=students[sis])
-        by_pk[sis] = student
-        if kind == "present":
-            absence = student.absences.filter(date=date).first()
+        student = students[sis]
+        seen.add((sis, spec.date))
+        if spec.kind == "present":
+            absence = student.absences.filter(date=spec.date).first()
             if absence is None:
                 report.add(name, row_number, Outcome.KEPT, "absence", key, "no absence to withdraw")
-                continue
-            from lastbell.attendance.services import absence_remove
-
-            absence_remove(absence=absence, actor=actor, via=Via.IMPORT)
-            report.add(name, row_number, Outcome.UPDATED, "absence", key, "absence withdrawn")
+            else:
+                absence_remove(absence=absence, actor=actor, via=Via.IMPORT)
+                report.add(name, row_number, Outcome.UPDATED, "absence", key, "absence withdrawn")
             continue
-        spec = AbsenceSpec(date=date, kind=kind, excused=excused in _TRUE, departs_at=departs,
-                           reason=row.get("reason", ""))  # fmt: skip
-        event_id = row.get("event_id") or f"csv:{sis}:{date.isoformat()}"
+        event_id = row.get("event_id") or f"csv:{sis}:{spec.date.isoformat()}"
         _, outcome = absence_record(
             student=student, spec=spec, event_id=event_id, source_detail=f"file {name}",
             actor=actor, via=Via.IMPORT,
         )  # fmt: skip
         report.add(name, row_number, Outcome(outcome), "absence", key)
+
+
+def _absence_row(row, students, school, seen) -> tuple[str | None, AbsenceSpec | None]:
+    """Why the row can't be taken, or the absence it describes (kind "present" withdraws)."""
+    sis, date_text = row.get("student_id", ""), row.get("date", "")
+    kind = (row.get("kind") or "absent").lower()
+    excused = (row.get("excused") or "").lower()
+    try:
+        date = dt.date.fromisoformat(date_text)
+    except ValueError:
+        return f"the date {date_text!r} is not a real date written like 2026-11-18", None
+    if sis not in students:
+        return f"no student with id {sis} at {school.name}", None
+    if kind not in ("absent", "early_departure", "present"):
+        return f"the kind {kind!r} is not absent, early_departure or present", None
+    if excused not in _TRUE | _FALSE:
+        return f"excused should be yes or no, not {row.get('excused')!r}", None
+    if (sis, date) in seen:
+        return "this student and date are already in the file", None
+    departs = None
+    if kind == "early_departure":
+        try:
+            departs = dt.time.fromisoformat(row.get("departs_at", ""))
+        except ValueError:
+            return "an early departure needs its time, written like 13:15", None
+    return None, AbsenceSpec(date=date, kind=kind, excused=excused in _TRUE,
+                             departs_at=departs, reason=row.get("reason", ""))  # fmt: skip
 
 
 def import_buses(file, *, school, name="buses.csv", apply=False, actor=None,

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods
 
@@ -56,6 +57,33 @@ def template(request, school_id, kind):
     return response
 
 
+def _check_or_apply(request, *, suffix, run, back):
+    """The two steps every upload page shares: "check" keeps the upload and runs a dry run;
+    "apply" runs the kept file for real and forgets it once imported. Returns (report,
+    token, file name), or a redirect when the kept file is gone."""
+    if request.POST.get("mode") == "apply":
+        token = request.POST.get("file", "")
+        path = _kept(token, suffix)
+        if path is None:
+            messages.error(request, "That checked file is gone; choose it and check it again.")
+            return redirect(back)
+        name = request.POST.get("name", f"file{suffix}")[:200]
+        report = run(path, name, True)
+        if report.ok:
+            path.unlink(missing_ok=True)
+            messages.success(request, f"Imported {name}: {report.summary()}")
+        return report, token, name
+    upload = request.FILES.get("upload")
+    if upload is None:
+        messages.error(request, "Choose the file to check.")
+    elif upload.size > MAX_UPLOAD:
+        messages.error(request, f"{upload.name} is larger than 200 MB. Split it and try again.")
+    else:
+        token = _keep(upload, suffix)
+        return run(_upload_dir() / f"{token}{suffix}", upload.name, False), token, upload.name
+    return None, None, None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def school_imports(request, school_id):
@@ -66,36 +94,20 @@ def school_imports(request, school_id):
         kind = request.POST.get("kind")
         if kind not in KINDS:
             raise Http404("No such import.")
-        label, run = KINDS[kind]
-        if request.POST.get("mode") == "apply":
-            token = request.POST.get("file", "")
-            path = _kept(token, ".csv")
-            if path is None:
-                messages.error(request, "That checked file is gone; choose it and check it again.")
-                return redirect("imports:school", page.school.pk)
-            file_name = request.POST.get("name", "file.csv")[:200]
-            report = run(path, school=page.school, name=file_name, apply=True, actor=request.user)
-            if report.ok:
-                path.unlink(missing_ok=True)
-                messages.success(request, f"Imported {file_name}: {report.summary()}")
-        else:
-            upload = request.FILES.get("upload")
-            if upload is None:
-                messages.error(request, "Choose a CSV file to check.")
-            elif upload.size > MAX_UPLOAD:
-                messages.error(
-                    request, f"{upload.name} is larger than 200 MB. Split it and try again."
-                )
-            else:
-                file_name = upload.name
-                token = _keep(upload, ".csv")
-                report = run(_upload_dir() / f"{token}.csv", school=page.school, name=file_name,
-                             apply=False, actor=request.user)  # fmt: skip
-    rows = report.rows[:500] if report else []
+        importer = KINDS[kind][1]
+
+        def run(path, name, apply):
+            return importer(path, school=page.school, name=name, apply=apply, actor=request.user)
+
+        back = reverse("imports:school", args=[page.school.pk])
+        outcome = _check_or_apply(request, suffix=".csv", run=run, back=back)
+        if not isinstance(outcome, tuple):
+            return outcome
+        report, token, file_name = outcome
     return render(
         request, "imports/school.html",
         page.context("imports", kinds=KINDS, report=report, kind=kind, token=token,
-                     file_name=file_name, rows=rows),
+                     file_name=file_name, rows=report.rows[:500] if report else []),
     )  # fmt: skip
 
 
@@ -112,33 +124,18 @@ def district_roster(request, district_id):
         kind = request.POST.get("kind", "oneroster")
         if kind not in ROSTER_KINDS:
             raise Http404("No such import.")
-        suffix = ROSTER_KINDS[kind]
 
-        def run(path, apply):
+        def run(path, name, apply):
             if kind == "edfi":
                 return import_edfi(path, district=district, actor=request.user, apply=apply,
-                                   name=file_name)  # fmt: skip
+                                   name=name)  # fmt: skip
             return import_oneroster(path, district=district, actor=request.user, apply=apply)
 
-        if request.POST.get("mode") == "apply":
-            token = request.POST.get("file", "")
-            path = _kept(token, suffix)
-            if path is None:
-                messages.error(request, "That checked file is gone; choose it and check it again.")
-                return redirect("imports:roster", district.pk)
-            file_name = request.POST.get("name", "file")[:200]
-            report = run(path, apply=True)
-            if report.ok:
-                path.unlink(missing_ok=True)
-                messages.success(request, f"Imported {file_name}: {report.summary()}")
-        else:
-            upload = request.FILES.get("upload")
-            if upload is None:
-                messages.error(request, "Choose the file to check.")
-            else:
-                file_name = upload.name
-                token = _keep(upload, suffix)
-                report = run(_upload_dir() / f"{token}{suffix}", apply=False)
+        back = reverse("imports:roster", args=[district.pk])
+        outcome = _check_or_apply(request, suffix=ROSTER_KINDS[kind], run=run, back=back)
+        if not isinstance(outcome, tuple):
+            return outcome
+        report, token, file_name = outcome
     return render(
         request, "imports/roster.html",
         {"district": district, "report": report, "token": token, "file_name": file_name,

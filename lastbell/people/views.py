@@ -19,7 +19,7 @@ from lastbell.people import services
 from lastbell.people.files import private_file_response
 from lastbell.people.forms import AdultForm, RestrictionEndForm, RestrictionForm
 from lastbell.people.models import AuthorizedAdult, CustodyRestriction, PickupSource
-from lastbell.plans.views import SchoolPage, form_invalid
+from lastbell.plans.views import SchoolPage, apply_errors, form_invalid
 
 
 def _page_and_student(request, school_id, student_id):
@@ -41,12 +41,6 @@ def _require_files(page):
 
 def _pickup_url(page, pupil, anchor=""):
     return reverse("people:pickup", args=[page.school.id, pupil.id]) + anchor
-
-
-def _apply_errors(exc: ValidationError, form):
-    for field, errors in exc.message_dict.items():
-        for message in errors:
-            form.add_error(field if field in form.fields else None, message)
 
 
 def _render_pickup(request, page, pupil, status=200, **forms_):
@@ -102,7 +96,7 @@ def adult_add(request, school_id, student_id):
                 note=data["note"],
             )  # fmt: skip
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(
                 request,
@@ -173,7 +167,7 @@ def restriction_add(request, school_id, student_id):
                 court_order_file=data["court_order_file"],
             )  # fmt: skip
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(
                 request,
@@ -199,7 +193,7 @@ def restriction_end(request, school_id, student_id, restriction_id):
                 restriction=restriction, actor=request.user, reason=form.cleaned_data["reason"]
             )
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(
                 request, f"Ended the custody restriction: {restriction}. It stays on record."

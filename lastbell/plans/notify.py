@@ -1,6 +1,8 @@
 """Plan confirmations: every guardian of the student hears of a change a person made
 (DESIGN.md §2 "Parents"), by email and text where they have them, in their own language."""
 
+import datetime as dt
+
 from django.utils import formats
 from django.utils.translation import gettext as _
 
@@ -39,8 +41,6 @@ def _day(date) -> str:
 
 
 def _weekday_names(mask) -> str:
-    import datetime as dt
-
     monday = dt.date(2026, 11, 16)
     return ", ".join(formats.date_format(monday + dt.timedelta(days=d), "D") for d in days_of(mask))
 

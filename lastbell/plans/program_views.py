@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from lastbell.plans import services, weekdays
 from lastbell.plans.forms import EnrollForm, ProgramForm
 from lastbell.plans.models import Enrollment, Program
-from lastbell.plans.views import SchoolPage, _apply_errors, form_invalid
+from lastbell.plans.views import SchoolPage, apply_errors, form_invalid
 
 
 def _programs_page(request, school_id) -> SchoolPage:
@@ -78,7 +78,7 @@ def program_detail(request, school_id, program_id):
                 ends_on=data["ends_on"], actor=request.user,
             )  # fmt: skip
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(
                 request,

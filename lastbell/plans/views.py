@@ -224,7 +224,7 @@ def form_invalid(request) -> int:
     return 400
 
 
-def _apply_errors(exc: ValidationError, form):
+def apply_errors(exc: ValidationError, form):
     for field, messages_ in exc.message_dict.items():
         for message in messages_:
             form.add_error(field if field in form.fields else None, message)
@@ -259,7 +259,7 @@ def default_edit(request, school_id, student_id):
                     actor=request.user,
                 )  # fmt: skip
             except ValidationError as exc:
-                _apply_errors(exc, start)
+                apply_errors(exc, start)
             else:
                 messages.success(request, f"Saved the long-term default for {pupil.full_name}.")
                 return redirect(_student_url(page, pupil))
@@ -301,7 +301,7 @@ def change_new(request, school_id, student_id):
                 plan=form.spec(), actor=request.user,
             )  # fmt: skip
         except ValidationError as exc:
-            _apply_errors(exc, form)
+            apply_errors(exc, form)
         else:
             messages.success(request, f"Added a change for {pupil.full_name}: {change.span_label}.")
             return redirect(_student_url(page, pupil))

@@ -2,8 +2,5 @@
 
 from lastbell.plans.tests.browser.conftest import (  # noqa: F401 — fixtures
     _fast_passwords,
-    browser,
-    browser_errors,
-    page,
     sign_in,
 )

@@ -7,9 +7,7 @@ error or uncaught page error (CSP violations included) fails the test that cause
 
 import dataclasses
 import datetime as dt
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -21,95 +19,9 @@ from lastbell.plans import services
 from lastbell.plans.models import PlanType
 from lastbell.schools.models import CalendarDay, School
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-HERE = Path(__file__).resolve().parent
-DESKTOP = {"width": 1280, "height": 900}
-
-
-def pytest_collection_modifyitems(config, items):
-    """Every test in this folder drives the browser: mark it so `-m browser` selects it."""
-    for item in items:
-        if HERE in Path(item.path).resolve().parents:
-            item.add_marker(pytest.mark.browser)
-
-
-@pytest.fixture(scope="package")
-def browser():
-    """One Chromium for the browser package.
-
-    Package scope, not session scope: Playwright's sync API leaves an asyncio loop running in
-    the main thread until it stops, which would break async_to_sync and asyncio.run in any
-    test that runs after these in the same session (`make test` runs everything at once).
-    While it runs, Django's ORM sees that loop and refuses sync queries unless
-    DJANGO_ALLOW_ASYNC_UNSAFE is set; it is set only for that span and then restored.
-    """
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(
-            f"Chromium is not installed at {CHROMIUM}: install Debian's chromium package "
-            "(`make test` does) to run the browser tests."
-        )
-    from playwright.sync_api import sync_playwright
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "1"
-    playwright = sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        playwright.stop()
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-class BrowserErrors(list):
-    """Console errors and uncaught exceptions of one test's pages."""
-
-    def take(self) -> list[str]:
-        taken = list(self)
-        self.clear()
-        return taken
-
-    def assert_none(self):
-        errors = self.take()
-        assert not errors, "The page reported errors:\n" + "\n".join(errors)
-
-
-@pytest.fixture
-def browser_errors():
-    return BrowserErrors()
-
-
-@pytest.fixture
-def page(browser, browser_errors, live_server):
-    """A fresh context (cookies, storage) per test; errors collected for the test to check."""
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=5_000)
-    context = browser.new_context(viewport=DESKTOP, base_url=live_server.url, locale="en-US")
-    context.set_default_timeout(10_000)
-    tab = context.new_page()
-    tab.on(
-        "console",
-        lambda msg: browser_errors.append(f"console {msg.type}: {msg.text} ({msg.location})")
-        if msg.type == "error" else None,
-    )  # fmt: skip
-    tab.on("pageerror", lambda exc: browser_errors.append(f"page error: {exc}"))
-    yield tab
-    context.close()
-    # A test that forgot to look still fails on an error its pages reported.
-    errors = browser_errors.take()
-    if errors:
-        pytest.fail("The page reported errors:\n" + "\n".join(errors))
+# Chromium, the `page`, `browser_errors` and the browser marker come from the shared plugin
+# (lastbell/testing_browser.py); this package adds its school and a sign-in that lands on
+# the dashboard.
 
 
 @dataclasses.dataclass
