@@ -46,9 +46,9 @@ def make_student(
     **fields,
 ) -> Student:
     n = next(_seq)
+    fields.setdefault("sis_id", f"S{n:06d}")
     return Student.objects.create(
         school=school,
-        sis_id=f"S{n:06d}",
         first_name=first,
         last_name=last or f"Student{n}",
         grade=grade,

@@ -42,7 +42,11 @@ class Absence(models.Model):
                 name="early_departure_has_time",
             ),
         ]
-        indexes = [models.Index(fields=["date", "student"])]
+        indexes = [
+            models.Index(fields=["date", "student"]),
+            # A source's corrections and deletes find their absence by its event id.
+            models.Index(fields=["external_id"], name="absence_external_id"),
+        ]
 
     def __str__(self):
         return f"{self.student} {self.get_kind_display()} {self.date}"

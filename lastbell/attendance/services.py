@@ -8,11 +8,14 @@ changes nothing.
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
+from lastbell import live
 from lastbell.attendance.models import Absence
 from lastbell.audit.models import Via
-from lastbell.audit.services import audit_record
+from lastbell.audit.services import NotInTransaction, audit_event, audit_record, audit_saved
+from lastbell.db import insert_rows
 from lastbell.plans.models import Source
 
 
@@ -38,6 +41,21 @@ def _snapshot(absence: Absence) -> dict:
     }  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class AbsenceEvent:
+    """One event of a batch: the student's absence for `spec.date` as the source sends it,
+    or (kind "present") the source withdrawing that day's absence."""
+
+    student_id: int
+    school_id: int
+    name: str  # the student's, for the audit label
+    spec: AbsenceSpec
+    event_id: str = ""
+
+
+PRESENT = "present"
+
+
 def absence_record(
     *, student, spec: AbsenceSpec, event_id: str = "", source_detail: str = "", actor=None,
     via=Via.API,
@@ -47,46 +65,207 @@ def absence_record(
     Returns the absence and what happened: "created", "updated" or "kept" (the same event
     again). An event id that already names another day's absence moves it to this day.
     """
+    event = AbsenceEvent(student.pk, student.school_id, student.full_name, spec, event_id)
     with transaction.atomic():
-        absence = None
-        if event_id:
-            absence = (
-                Absence.objects.select_for_update()
-                .filter(
-                    student__school__district_id=student.school.district_id, external_id=event_id
-                )  # fmt: skip
-                .first()
-            )
-        if absence is not None and (absence.student_id, absence.date) != (student.pk, spec.date):
+        ((row, outcome),) = absences_record_many(
+            [event], district_id=student.school.district_id, source_detail=source_detail,
+            actor=actor, via=via,
+        )  # fmt: skip
+    return row.absence(), outcome
+
+
+def absences_record_many(
+    events: list[AbsenceEvent], *, district_id: int, source_detail: str = "", actor=None,
+    via=Via.IMPORT,
+) -> list[tuple["_Row | None", str]]:  # fmt: skip
+    """`absence_record` for a batch of events, in a constant number of queries.
+
+    Runs in the caller's transaction. Events apply in order, exactly as one `absence_record`
+    after another would, each with its audit event. Each returns its absence (as a plain row:
+    `.absence()` makes the model) and "created", "updated" or "kept"; kind "present" returns
+    None and "withdrawn", or "none" when there was nothing to withdraw.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise NotInTransaction("A batch of absences must be recorded in a transaction.")
+    batch = _Batch(events, district_id, source_detail)
+    results = [batch.apply(event) for event in events]
+    batch.write()
+    # Bulk writes send no model signals: tell each school's open pages, after commit.
+    for school_id in {event.school_id for event, *_ in batch.audit}:
+        live.board_changed(school_id)
+    audit_saved(
+        audit_event(
+            action=f"attendance.absence.{action}", actor=actor, via=via,
+            district_id=district_id, school_id=event.school_id, student_id=event.student_id,
+            target_type="Absence", target_id=row.pk, before=before, after=after,
+            label=f"{event.name}, {event.spec.date:%b %-d}", at=batch.now,
+        )
+        for event, row, action, before, after in batch.audit
+    )  # fmt: skip
+    return results
+
+
+_FIELDS = ["kind", "excused", "departs_at", "reason", "external_id", "source_detail"]
+_COLUMNS = ["id", "student_id", "date", *_FIELDS, "source", "created_at"]
+
+
+class _Row:
+    """An absence as the batch handles it: a model instance per row would cost more than the
+    database does for a million rows."""
+
+    __slots__ = _COLUMNS
+
+    def __init__(self, *values):
+        for name, value in zip(_COLUMNS, values, strict=True):
+            setattr(self, name, value)
+
+    @property
+    def pk(self):
+        return self.id
+
+    def absence(self) -> Absence:
+        absence = Absence(**{name: getattr(self, name) for name in _COLUMNS})
+        absence._state.adding = False
+        return absence
+
+
+class _Batch:
+    """The absences a batch touches, changed in memory event by event, then written at once."""
+
+    def __init__(self, events, district_id, source_detail):
+        self.source_detail = source_detail
+        self.now = timezone.now()
+        ids = sorted({e.event_id for e in events if e.event_id and e.spec.kind != PRESENT})
+        found = set()
+        for chunk in _chunks(ids, 2000):
+            found.update(Absence.objects.filter(
+                student__school__district_id=district_id, external_id__in=chunk
+            ).values_list("pk", flat=True))  # fmt: skip
+        for chunk in _chunks(list({(e.student_id, e.spec.date) for e in events}), 2000):
+            found.update(_at_slots(chunk))
+        rows = []
+        for chunk in _chunks(sorted(found), 2000):
+            query = Absence.objects.filter(pk__in=chunk).order_by("pk")
+            if connection.features.has_select_for_update:
+                query = query.select_for_update()
+            rows.extend(_Row(*values) for values in query.values_list(*_COLUMNS))
+        self.by_slot = {(r.student_id, r.date): r for r in rows}
+        self.by_event = {}
+        for row in reversed(rows):
+            if row.external_id:
+                self.by_event[row.external_id] = row  # the lowest id wins, as .first()
+        self.original = {r.pk: (r.student_id, _snapshot(r), r.source_detail) for r in rows}
+        self.created: dict[int, _Row] = {}  # id() → new absence not yet saved
+        self.deleted: list[_Row] = []
+        self.moves: list[tuple[int, int, dt.date]] = []
+        self.audit: list[tuple] = []  # (event, row, action, before, after)
+
+    def apply(self, event: AbsenceEvent) -> tuple[_Row | None, str]:
+        spec, slot = event.spec, (event.student_id, event.spec.date)
+        if spec.kind == PRESENT:
+            row = self.by_slot.get(slot)
+            if row is None:
+                return None, "none"
+            self._delete(event, row)
+            return None, "withdrawn"
+        row = self.by_event.get(event.event_id) if event.event_id else None
+        moved = row is not None and (row.student_id, row.date) != slot
+        if moved:
             # The source corrected the student or the day of its event: that day's own
             # absence (if any) gives way to the corrected one.
-            Absence.objects.filter(student=student, date=spec.date).exclude(pk=absence.pk).delete()
-        if absence is None:
-            absence = (
-                Absence.objects.select_for_update().filter(student=student, date=spec.date).first()
-            )
-        fields = {**spec.fields(), "student": student, "date": spec.date}
-        if absence is None:
-            absence = Absence.objects.create(
-                **fields, source=Source.IMPORT, source_detail=source_detail,
-                external_id=event_id,
-            )  # fmt: skip
-            outcome, before = "created", None
-        else:
-            before, before_student = _snapshot(absence), absence.student_id
-            for name, value in {**fields, "external_id": event_id or absence.external_id}.items():
-                setattr(absence, name, value)
-            if _snapshot(absence) == before and before_student == student.pk:
-                return absence, "kept"
-            absence.source_detail = source_detail or absence.source_detail
-            absence.save()
-            outcome = "updated"
-        audit_record(
-            action=f"attendance.absence.{outcome}", actor=actor, target=absence,
-            school=student.school, student=student, before=before, after=_snapshot(absence),
-            via=via, label=f"{student.full_name}, {spec.date:%b %-d}",
-        )  # fmt: skip
-    return absence, outcome
+            if (other := self.by_slot.get(slot)) is not None:
+                self._delete(event, other)
+            del self.by_slot[(row.student_id, row.date)]
+        elif row is None:
+            row = self.by_slot.get(slot)
+        fields = spec.fields()
+        if row is None:
+            row = _Row(None, event.student_id, spec.date, fields["kind"], fields["excused"],
+                       fields["departs_at"], fields["reason"], event.event_id,
+                       self.source_detail, Source.IMPORT, self.now)  # fmt: skip
+            self.created[id(row)] = row
+            self.by_slot[slot] = row
+            self._name(row)
+            self.audit.append((event, row, "created", None, _snapshot(row)))
+            return row, "created"
+        before = _snapshot(row)
+        if moved:
+            row.student_id, row.date = slot
+            self.by_slot[slot] = row
+            if row.pk is not None:
+                self.moves.append((row.pk, *slot))
+        for name, value in fields.items():
+            setattr(row, name, value)
+        if event.event_id and event.event_id != row.external_id:
+            self.by_event.pop(row.external_id, None)
+            row.external_id = event.event_id
+        after = _snapshot(row)
+        if after == before and not moved:
+            return row, "kept"
+        row.source_detail = self.source_detail or row.source_detail
+        self._name(row)
+        self.audit.append((event, row, "updated", before, after))
+        return row, "updated"
+
+    def _name(self, row):
+        if row.external_id:
+            self.by_event.setdefault(row.external_id, row)
+
+    def _delete(self, event, row):
+        del self.by_slot[(row.student_id, row.date)]
+        if self.by_event.get(row.external_id) is row:
+            del self.by_event[row.external_id]
+        if self.created.pop(id(row), None) is None:
+            self.deleted.append(row)
+        self.audit.append((event, row, "deleted", _snapshot(row), None))
+
+    def write(self):
+        # Deletes first, then moves in the order they happened, so every slot is free when
+        # an absence moves in (a slot's absence gives way before another one moves in).
+        gone = [row.pk for row in self.deleted]
+        for chunk in _chunks(gone, 2000):
+            Absence.objects.filter(pk__in=chunk).delete()
+        gone = set(gone)
+        for pk, student_id, date in self.moves:
+            if pk not in gone:
+                Absence.objects.filter(pk=pk).update(student_id=student_id, date=date)
+        changed = [
+            row.absence() for row in self.by_slot.values()
+            if row.pk is not None
+            and (row.student_id, _snapshot(row), row.source_detail) != self.original[row.pk]
+        ]  # fmt: skip
+        Absence.objects.bulk_update(changed, _FIELDS, batch_size=1000)
+        new = list(self.created.values())
+        ids = insert_rows(
+            Absence,
+            _COLUMNS[1:],
+            ([getattr(row, name) for name in _COLUMNS[1:]] for row in new),
+            returning=True,
+        )
+        for row, pk in zip(new, ids, strict=True):
+            row.id = pk
+
+
+def _chunks(items, size):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _at_slots(slots) -> list[int]:
+    """The ids of the absences at these (student id, date) pairs: one join against a VALUES
+    list (an OR of thousands of pairs is slow to build and to plan)."""
+    if not slots:
+        return []
+    table = connection.ops.quote_name(Absence._meta.db_table)
+    values = ", ".join(["(%s, %s)"] * len(slots))
+    sql = (
+        f"SELECT a.id FROM {table} a JOIN (VALUES {values}) AS v "  # noqa: S608 — no user text
+        "ON a.student_id = v.column1 AND a.date = v.column2"
+    )
+    adapt = connection.ops.adapt_datefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [x for student, date in slots for x in (student, adapt(date))])
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def absence_remove(*, absence: Absence, actor=None, via=Via.API) -> None:

@@ -1,6 +1,10 @@
+from collections.abc import Iterable
+
 from django.db import connection
+from django.utils import timezone
 
 from lastbell.audit.models import AuditEvent, Via
+from lastbell.db import insert_rows
 
 
 class NotInTransaction(RuntimeError):
@@ -70,3 +74,28 @@ def audit_records(events: list[dict]) -> list[AuditEvent]:
             before=event.get("before"), after=event.get("after"),
         ))  # fmt: skip
     return AuditEvent.objects.bulk_create(rows, batch_size=1000)
+
+
+AUDIT_COLUMNS = [
+    "at", "action", "actor_id", "actor_label", "via", "district_id", "school_id", "student_id",
+    "target_type", "target_id", "target_label", "before", "after",
+]  # fmt: skip
+
+
+def audit_event(*, action: str, actor, via: str, district_id: int, school_id=None,
+                student_id=None, target_type: str, target_id, label: str, before=None,
+                after=None, at=None) -> tuple:  # fmt: skip
+    """An audit event as a row of AUDIT_COLUMNS, for writers of many rows (see `audit_saved`)."""
+    return (
+        at or timezone.now(), action, actor.pk if actor is not None and actor.pk else None,
+        (str(actor) if actor is not None else "") or ("Import" if via == Via.IMPORT else "System"),
+        via, district_id, school_id, student_id, target_type, str(target_id or ""),
+        label[:300], before, after,
+    )  # fmt: skip
+
+
+def audit_saved(events: Iterable[tuple]) -> None:
+    """Save events built by `audit_event`, in the transaction of the changes they describe."""
+    if not connection.in_atomic_block:
+        raise NotInTransaction("Audit events must be written in the changes' transaction.")
+    insert_rows(AuditEvent, AUDIT_COLUMNS, events)

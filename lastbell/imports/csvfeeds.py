@@ -12,11 +12,11 @@ import re
 
 from django.db import transaction
 
-from lastbell.attendance.services import AbsenceSpec, absence_record, absence_remove
+from lastbell.attendance.services import PRESENT, AbsenceEvent, AbsenceSpec, absences_record_many
 from lastbell.audit.models import Via
 from lastbell.audit.services import audit_record
 from lastbell.imports.oneroster import MAX_FILE_BYTES, FileProblem, _rows
-from lastbell.imports.report import Outcome, Report
+from lastbell.imports.report import ABSENCE_OUTCOMES, Outcome, Report
 from lastbell.people.models import Student
 from lastbell.plans import weekdays
 from lastbell.plans.bus_feed import Assignment, bus_feed_apply
@@ -85,9 +85,9 @@ class _Unclosed:
         pass
 
 
-def _stream(file, name, required, max_bytes):
+def _stream(file, name, required, max_bytes, progress=None):
     source = _OneFile(file, name)
-    yield from _rows(source, name, required, None, max_bytes)
+    yield from _rows(source, name, required, progress, max_bytes)
 
 
 _TRUE = {"yes", "y", "true", "1", "x", "sí", "si"}
@@ -116,20 +116,28 @@ def _weekdays(value: str) -> int | None:
     return mask or None
 
 
-def import_attendance(file, *, school, name="attendance.csv", apply=False, actor=None,
+def import_attendance(file, *, school=None, district=None, name="attendance.csv", apply=False,
+                      actor=None, report: Report | None = None, progress=None,
                       max_bytes=MAX_FILE_BYTES) -> Report:  # fmt: skip
-    """Absences and early departures from a CSV file, for one school."""
-    report = Report(source=name)
+    """Absences and early departures from a CSV file, for one school or a whole district
+    (student ids are then looked up across the district's schools).
+
+    The file streams in batches of `BATCH_ROWS`: memory stays flat however long it is, and
+    each batch costs a constant number of queries.
+    """
+    district = district or school.district
+    report = report or Report(source=name)
     try:
         with transaction.atomic():
-            _attendance(file, name, school, report, actor, max_bytes)
+            _attendance(file, name, school, district, report, actor, max_bytes, progress)
             if not apply:
                 transaction.set_rollback(True)
             else:
                 report.applied = True
                 audit_record(
-                    action="import.attendance", actor=actor, target=school, school=school,
-                    after={"file": name, **report.counts()}, via=Via.IMPORT,
+                    action="import.attendance", actor=actor, target=school or district,
+                    school=school, district=district, via=Via.IMPORT,
+                    after={"file": name, **report.counts()},
                     label=f"Attendance file {name}",
                 )  # fmt: skip
     except FileProblem as problem:
@@ -137,37 +145,59 @@ def import_attendance(file, *, school, name="attendance.csv", apply=False, actor
     return report
 
 
-def _attendance(file, name, school, report, actor, max_bytes):
-    # One query for the school's students, not one per row.
-    students = {s.sis_id: s for s in Student.objects.filter(school=school).select_related(
-        "school__district")}  # fmt: skip
-    seen = set()
-    for row_number, row in _stream(file, name, ATTENDANCE_REQUIRED, max_bytes):
+BATCH_ROWS = 5000
+
+
+def _attendance(file, name, school, district, report, actor, max_bytes, progress):
+    # One query for the students, not one per row: (id, school id, name) by student id. A
+    # student id found at two of the district's schools is ambiguous in a district file.
+    where = {"school": school} if school else {"school__district": district}
+    students, twice = {}, set()
+    for pk, sis, school_id, first, last in Student.objects.filter(**where).values_list(
+        "pk", "sis_id", "school_id", "first_name", "last_name"
+    ):  # fmt: skip
+        if sis in students:
+            twice.add(sis)
+        students[sis] = (pk, school_id, f"{first} {last}".strip())
+    place = school.name if school else district.name
+    seen: set[int] = set()  # student pk × 100,000 + day number: compact for a million rows
+    batch: list[tuple[int, str, AbsenceEvent]] = []
+
+    def flush():
+        outcomes = absences_record_many(
+            [event for _, _, event in batch], district_id=district.pk,
+            source_detail=f"file {name}", actor=actor, via=Via.IMPORT,
+        )  # fmt: skip
+        for (row_number, key, _), (_, outcome) in zip(batch, outcomes, strict=True):
+            result, why = ABSENCE_OUTCOMES[outcome]
+            report.add(name, row_number, result, "absence", key, why)
+        batch.clear()
+
+    for row_number, row in _stream(file, name, ATTENDANCE_REQUIRED, max_bytes, progress):
         sis = row.get("student_id", "")
         key = f"{sis} {row.get('date', '')}"
-        problem, spec = _absence_row(row, students, school, seen)
+        problem, spec = _absence_row(row, students, place)
+        if problem is None and sis in twice:
+            problem = f"the student id {sis} belongs to students at two schools; import " \
+                      "this file from the student's school instead"  # fmt: skip
+        if problem is None:
+            pk, school_id, full_name = students[sis]
+            day = pk * 100_000 + spec.date.toordinal() % 100_000
+            if day in seen:
+                problem = "this student and date are already in the file"
+            seen.add(day)
         if problem:
             report.add(name, row_number, Outcome.REJECTED, "absence", key, problem)
             continue
-        student = students[sis]
-        seen.add((sis, spec.date))
-        if spec.kind == "present":
-            absence = student.absences.filter(date=spec.date).first()
-            if absence is None:
-                report.add(name, row_number, Outcome.KEPT, "absence", key, "no absence to withdraw")
-            else:
-                absence_remove(absence=absence, actor=actor, via=Via.IMPORT)
-                report.add(name, row_number, Outcome.UPDATED, "absence", key, "absence withdrawn")
-            continue
         event_id = row.get("event_id") or f"csv:{sis}:{spec.date.isoformat()}"
-        _, outcome = absence_record(
-            student=student, spec=spec, event_id=event_id, source_detail=f"file {name}",
-            actor=actor, via=Via.IMPORT,
-        )  # fmt: skip
-        report.add(name, row_number, Outcome(outcome), "absence", key)
+        batch.append((row_number, key, AbsenceEvent(pk, school_id, full_name, spec, event_id)))
+        if len(batch) >= BATCH_ROWS:
+            flush()
+    if batch:
+        flush()
 
 
-def _absence_row(row, students, school, seen) -> tuple[str | None, AbsenceSpec | None]:
+def _absence_row(row, students, place) -> tuple[str | None, AbsenceSpec | None]:
     """Why the row can't be taken, or the absence it describes (kind "present" withdraws)."""
     sis, date_text = row.get("student_id", ""), row.get("date", "")
     kind = (row.get("kind") or "absent").lower()
@@ -177,13 +207,11 @@ def _absence_row(row, students, school, seen) -> tuple[str | None, AbsenceSpec |
     except ValueError:
         return f"the date {date_text!r} is not a real date written like 2026-11-18", None
     if sis not in students:
-        return f"no student with id {sis} at {school.name}", None
-    if kind not in ("absent", "early_departure", "present"):
+        return f"no student with id {sis} at {place}", None
+    if kind not in ("absent", "early_departure", PRESENT):
         return f"the kind {kind!r} is not absent, early_departure or present", None
     if excused not in _TRUE | _FALSE:
         return f"excused should be yes or no, not {row.get('excused')!r}", None
-    if (sis, date) in seen:
-        return "this student and date are already in the file", None
     departs = None
     if kind == "early_departure":
         try:
@@ -195,12 +223,13 @@ def _absence_row(row, students, school, seen) -> tuple[str | None, AbsenceSpec |
 
 
 def import_buses(file, *, school, name="buses.csv", apply=False, actor=None,
-                 starts_on=None, max_bytes=MAX_FILE_BYTES) -> Report:  # fmt: skip
+                 starts_on=None, report: Report | None = None, progress=None,
+                 max_bytes=MAX_FILE_BYTES) -> Report:  # fmt: skip
     """The school's whole bus feed from a CSV file (plans/bus_feed.py's rules)."""
-    report = Report(source=name)
+    report = report or Report(source=name)
     try:
         assignments = []
-        for row_number, row in _stream(file, name, BUS_REQUIRED, max_bytes):
+        for row_number, row in _stream(file, name, BUS_REQUIRED, max_bytes, progress):
             key = f"{row.get('student_id', '')} bus {row.get('bus', '')}"
             if (row.get("direction") or "").lower() in ("to_school", "to school"):
                 report.add(name, row_number, Outcome.SKIPPED, "bus", key, "a ride to school")

@@ -60,12 +60,22 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from lastbell.attendance.models import Absence
-from lastbell.attendance.services import AbsenceSpec, absence_record, absence_remove
+from lastbell.attendance.services import (
+    PRESENT,
+    AbsenceEvent,
+    AbsenceSpec,
+    absences_record_many,
+)
 from lastbell.audit.models import Via
 from lastbell.audit.services import audit_record
-from lastbell.imports.oneroster import MAX_FILE_BYTES, FileProblem, _batches, _update_rows
-from lastbell.imports.report import Outcome, Report
+from lastbell.imports.oneroster import (
+    MAX_FILE_BYTES,
+    FileProblem,
+    Progress,
+    _batches,
+    _update_rows,
+)
+from lastbell.imports.report import ABSENCE_OUTCOMES, Outcome, Report
 from lastbell.people.models import Guardian, GuardianLink, Student
 from lastbell.plans import weekdays
 from lastbell.plans.bus_feed import Assignment, bus_feed_apply
@@ -145,6 +155,7 @@ class _Guarded:
 class _Source:
     file: object
     name: str
+    progress: Progress | None = None  # told every BATCH_SIZE records of the main pass
 
     def size(self) -> int:
         if isinstance(self.file, str | pathlib.Path):
@@ -170,11 +181,13 @@ def _local(tag: str) -> tuple[str, str]:
     return "", tag
 
 
-def _records(source: _Source) -> Iterator[tuple[int, str, ET.Element]]:
+def _records(source: _Source, progress: Progress | None = None
+             ) -> Iterator[tuple[int, str, ET.Element]]:  # fmt: skip
     """(position, record name, element) per top-level record, streamed: each element is
     cleared once the caller moves on. The root is checked first (see _interchange)."""
     name = source.name
     raw = source.open()
+    size = source.size() or None
     guarded = _Guarded(raw, name)
     depth, position, root = 0, 0, None
     try:
@@ -189,6 +202,8 @@ def _records(source: _Source) -> Iterator[tuple[int, str, ET.Element]]:
             depth -= 1
             if depth == 1:
                 position += 1
+                if progress and position % BATCH_SIZE == 0:
+                    progress(name, position, min(raw.tell() / size, 1.0) if size else None)
                 yield position, _local(element.tag)[1], element
                 element.clear()
                 root.clear()  # type: ignore[union-attr]  — drop the finished record
@@ -199,6 +214,8 @@ def _records(source: _Source) -> Iterator[tuple[int, str, ET.Element]]:
             raw.close()
     if root is None:
         raise FileProblem(name, "is empty: it has no XML in it.")
+    if progress:
+        progress(name, position, 1.0)
 
 
 def _interchange(source: _Source) -> tuple[str, str, str]:
@@ -343,6 +360,8 @@ def import_edfi(
     actor=None,
     apply: bool = False,
     name: str = "",
+    report: Report | None = None,
+    progress: Progress | None = None,
     max_file_bytes: int = MAX_FILE_BYTES,
 ) -> Report:
     """Import one Ed-Fi 5.x interchange file (a path or an uploaded file) into `district`.
@@ -353,9 +372,9 @@ def import_edfi(
     if not name:
         label = path_or_file if isinstance(path_or_file, str | pathlib.Path) else ""
         name = pathlib.Path(str(label or getattr(path_or_file, "name", "") or "upload.xml")).name
-    report = Report(source=name)
+    report = report or Report(source=name)
     report.standard = "Ed-Fi"
-    source = _Source(path_or_file, name)
+    source = _Source(path_or_file, name, progress)
     try:
         size = source.size()
         if size > max_file_bytes:
@@ -399,7 +418,7 @@ class _Run:
     def records(self, kind: str) -> Iterator[tuple[int, str, ET.Element]]:
         """The records this interchange kind reads; any others are reported as skipped."""
         wanted = RECORDS[kind]
-        for position, record, element in _records(self.source):
+        for position, record, element in _records(self.source, self.source.progress):
             if record in wanted:
                 yield position, record, element
             else:
@@ -689,13 +708,16 @@ class _Run:
             codes = {b[2] for b in batch}
             schools = self.schools_by_code(codes)
             students = {
-                (s.school.code, s.sis_id): s
-                for s in Student.objects.filter(
+                (code, sis): (pk, school_id, f"{first} {last}".strip())
+                for pk, sis, code, school_id, first, last in Student.objects.filter(
                     school__in=schools.values(), sis_id__in={b[1] for b in batch}
                 )
-                .select_related("school")
                 .order_by("enrolled_on", "pk")
+                .values_list(
+                    "pk", "sis_id", "school__code", "school_id", "first_name", "last_name"
+                )  # fmt: skip
             }
+            events, rows = [], []
             for position, sis, code, date, key, kind, excused, departs, reason in batch:
                 label = f"{sis} {date}"
                 if code not in schools:
@@ -703,26 +725,22 @@ class _Run:
                            "in its settings and try again")  # fmt: skip
                     self.add(position, Outcome.REJECTED, "absence", label, why)
                     continue
-                student = students.get((code, sis))
-                if student is None:
+                found = students.get((code, sis))
+                if found is None:
                     why = f"no student with id {sis} at {schools[code].name}"
                     self.add(position, Outcome.REJECTED, "absence", label, why)
                     continue
-                if kind == "present":
-                    absence = Absence.objects.filter(student=student, date=date).first()
-                    if absence is None:
-                        self.add(position, Outcome.KEPT, "absence", label, "no absence to withdraw")
-                    else:
-                        absence_remove(absence=absence, actor=self.actor, via=Via.IMPORT)
-                        self.add(position, Outcome.UPDATED, "absence", label, "absence withdrawn")
-                    continue
                 spec = AbsenceSpec(date=date, kind=kind, excused=excused, departs_at=departs,
                                    reason=reason)  # fmt: skip
-                _, outcome = absence_record(
-                    student=student, spec=spec, event_id=key, source_detail=f"Ed-Fi {self.file}",
-                    actor=self.actor, via=Via.IMPORT,
-                )  # fmt: skip
-                self.add(position, Outcome(outcome), "absence", label)
+                events.append(AbsenceEvent(*found, spec, key if kind != PRESENT else ""))
+                rows.append((position, label))
+            outcomes = absences_record_many(
+                events, district_id=self.district.pk, source_detail=f"Ed-Fi {self.file}",
+                actor=self.actor, via=Via.IMPORT,
+            )  # fmt: skip
+            for (position, label), (_, outcome) in zip(rows, outcomes, strict=True):
+                result, why = ABSENCE_OUTCOMES[outcome]
+                self.add(position, result, "absence", label, why)
 
     def attendance_events(self, seen):
         for position, _, element in self.records(ATTENDANCE):

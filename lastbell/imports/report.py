@@ -4,11 +4,18 @@ Every row of every file gets one line: created, updated, kept (already as the fi
 skipped (not something Last Bell keeps, such as a teacher) or rejected, with the reason. A
 problem with a whole file (not UTF-8, wrong delimiter, missing columns, too large) is a file
 error: the import then applies nothing at all.
+
+A report counts every row but keeps only the first `KEEP_ROWS` of each outcome in memory, so a
+million-row file costs what a small one does; a `sink` (a callable) receives every row, for a
+full report written to a file.
 """
 
 import dataclasses
 from collections import Counter
+from collections.abc import Callable
 from enum import StrEnum
+
+KEEP_ROWS = 1000  # per outcome, for the page and the summary; the rest are only counted
 
 
 class Outcome(StrEnum):
@@ -17,6 +24,14 @@ class Outcome(StrEnum):
     KEPT = "kept"
     SKIPPED = "skipped"
     REJECTED = "rejected"
+
+
+# What attendance.services.absences_record_many did, as a report row says it.
+ABSENCE_OUTCOMES = {
+    "created": (Outcome.CREATED, ""), "updated": (Outcome.UPDATED, ""),
+    "kept": (Outcome.KEPT, ""), "withdrawn": (Outcome.UPDATED, "absence withdrawn"),
+    "none": (Outcome.KEPT, "no absence to withdraw"),
+}  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -43,8 +58,12 @@ class FileError:
 
 
 class Report:
-    def __init__(self, source: str = ""):
+    def __init__(self, source: str = "", *, sink: Callable[[RowResult], None] | None = None,
+                 keep: int = KEEP_ROWS):  # fmt: skip
         self.source = source
+        self.sink = sink
+        self.keep = keep
+        self._kept: Counter[Outcome] = Counter()
         self.standard = "OneRoster"  # what `version` is a version of
         self.version = ""
         self.applied = False
@@ -53,8 +72,24 @@ class Report:
         self.totals: Counter[tuple[str, Outcome]] = Counter()
 
     def add(self, file: str, row: int, outcome: Outcome, kind: str, key: str, reason: str = ""):
-        self.rows.append(RowResult(file, row, Outcome(outcome), kind, key, reason))
-        self.totals[(kind, Outcome(outcome))] += 1
+        outcome = Outcome(outcome)
+        self.totals[(kind, outcome)] += 1
+        if self.sink is None and self._kept[outcome] >= self.keep:
+            return
+        result = RowResult(file, row, outcome, kind, key, reason)
+        if self.sink is not None:
+            self.sink(result)
+        if self._kept[outcome] < self.keep:
+            self._kept[outcome] += 1
+            self.rows.append(result)
+
+    @property
+    def left_out(self) -> int:
+        """Rows counted but not kept in `rows`."""
+        return self.total() - len(self.rows)
+
+    def total(self) -> int:
+        return sum(self.totals.values())
 
     def file_error(self, file: str, message: str):
         self.file_errors.append(FileError(file, message))
@@ -97,6 +132,9 @@ class Report:
         if shown:
             lines.append("")
             lines.extend(str(r) for r in shown)
+        hidden = self.left_out if all_rows else self.count(Outcome.REJECTED) - len(shown)
+        if hidden:
+            lines.append(f"… and {hidden:,} more rows, counted above but not listed.")
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
@@ -107,5 +145,6 @@ class Report:
             "ok": self.ok,
             "file_errors": [dataclasses.asdict(e) for e in self.file_errors],
             "counts": self.counts(),
+            "left_out": self.left_out,
             "rows": [{**dataclasses.asdict(r), "outcome": r.outcome.value} for r in self.rows],
         }

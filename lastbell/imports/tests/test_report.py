@@ -31,3 +31,17 @@ def test_it_says_nothing_was_imported_on_a_file_error():
         "Nothing was imported, because of a problem with a whole file:\n"
         "- users.csv: is not UTF-8 text."
     )
+
+
+def test_it_counts_every_row_but_keeps_a_bounded_sample():
+    seen = []
+    report = Report("big.csv", keep=3, sink=seen.append)
+    for n in range(10):
+        report.add("big.csv", n + 2, Outcome.CREATED, "absence", f"S{n}")
+    report.add("big.csv", 12, Outcome.REJECTED, "absence", "S10", "no such student")
+    assert report.count(Outcome.CREATED) == 10 and len(seen) == 11
+    assert [r.key for r in report.rows] == ["S0", "S1", "S2", "S10"]
+    assert report.left_out == 7
+    assert report.as_text(all_rows=True).endswith(
+        "… and 7 more rows, counted above but not listed."
+    )

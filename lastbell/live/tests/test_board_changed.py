@@ -125,3 +125,15 @@ def test_a_failing_channel_layer_never_breaks_the_write(settings, student, absen
         channel_layers.backends.pop("default", None)
     assert Absence.objects.filter(student=student).exists()
     assert "Live update not sent" in caplog.text
+
+
+def test_the_attendance_services_announce_their_bulk_writes(school, other_school, student,
+                                                            listen, today):  # fmt: skip
+    from lastbell.attendance.services import AbsenceSpec, absence_record, absence_remove
+
+    here, there = listen(school), listen(other_school)
+    absence, _ = absence_record(student=student, spec=AbsenceSpec(date=today))
+    assert here.heard() == [{"type": "board.changed", "school": school.id}]
+    absence_remove(absence=absence)
+    assert here.heard() == [{"type": "board.changed", "school": school.id}]
+    assert there.heard() == []

@@ -1,10 +1,7 @@
-import sys
-import time
+from django.core.management.base import BaseCommand
 
-from django.core.management.base import BaseCommand, CommandError
-
+from lastbell.imports import cli
 from lastbell.imports.oneroster import import_oneroster
-from lastbell.schools.models import District
 
 
 class Command(BaseCommand):
@@ -20,36 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--all-rows", action="store_true", help="list every row")
 
     def handle(self, *args, path, district, apply, all_rows, **options):
-        found = District.objects.filter(slug=district).first()
-        if found is None:
-            raise CommandError(f"No district with the slug {district!r}.")
-        progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
-        started = time.monotonic()
-        report = import_oneroster(path, district=found, apply=apply, progress=progress)
-        if progress:
-            progress.done()
-        self.stdout.write(report.as_text(all_rows=all_rows))
-        self.stdout.write(f"({time.monotonic() - started:.1f} s)")
-        if not report.ok:
-            sys.exit(1)
-
-
-class _ProgressBar:
-    def __init__(self, stream):
-        self.stream = stream
-        self.file = None
-
-    def __call__(self, file, rows, fraction):
-        if self.file not in (None, file):
-            self.stream.write("\n")  # keep each finished file's line
-        self.file = file
-        bar = ""
-        if fraction is not None:
-            filled = round(fraction * 30)
-            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} "
-        self.stream.write(f"\r{file:<16} {bar}{rows:,} rows")
-        self.stream.flush()
-
-    def done(self):
-        if self.file is not None:
-            self.stream.write("\n")
+        found, _ = cli.target(district, None)
+        name = path.rstrip("/").rsplit("/", 1)[-1]
+        cli.run(self, lambda **kw: import_oneroster(path, district=found, apply=apply, **kw),
+                source=name, all_rows=all_rows)  # fmt: skip
