@@ -20,6 +20,8 @@ ACTION_LABELS = {
     "import.oneroster": "Imported the roster (OneRoster)",
     "import.attendance": "Imported an attendance file",
     "import.edfi": "Imported an Ed-Fi file",
+    "import.check.queued": "Uploaded a file to check",
+    "import.apply.queued": "Started importing a checked file",
     "family.missing_plan_sent": "Asked the parents for a plan",
     "family.language.set": "Changed a guardian's language",
     "family.password.set": "Set a guardian's password",
@@ -47,6 +49,17 @@ ACTION_LABELS = {
     "pickup.adult.verified": "Verified a pickup adult",
     "custody.restriction.recorded": "Recorded a custody restriction",
     "custody.restriction.ended": "Ended a custody restriction",
+    "dismissal.tags.assigned": "Gave families car tags",
+    "dismissal.checked_in": "Checked a family in",
+    "dismissal.sent": "Sent students to the door",
+    "dismissal.released": "Released a student",
+    "dismissal.group_released": "Released a group",
+    "dismissal.undone": "Undid a dismissal step",
+    "dismissal.late": "Flagged late pickups",
+    "dismissal.emergency": "Switched to emergency reunification",
+    "dismissal.accounted": "Accounted for a student",
+    "dismissal.missing": "Reported a student missing",
+    "dismissal.injured": "Reported a student injured",
 }
 
 

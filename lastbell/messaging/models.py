@@ -19,6 +19,7 @@ class Kind(models.TextChoices):
     INVITATION = "invitation", "Invitation"
     SIGN_IN_LINK = "sign_in_link", "Sign-in link"
     LATE_PICKUP = "late_pickup", "Late pickup"
+    EMERGENCY = "emergency", "Emergency instructions"
     OTHER = "other", "Other"
 
 

@@ -13,7 +13,7 @@ class SchoolSettingsForm(forms.ModelForm):
         fields = [
             "name", "code", "office_phone", "timezone", "dismissal_mon", "dismissal_tue",
             "dismissal_wed", "dismissal_thu", "dismissal_fri", "late_grace_minutes",
-            "same_day_cutoff", "parent_access", "parent_editing",
+            "checkin_opens_minutes", "same_day_cutoff", "parent_access", "parent_editing",
         ]  # fmt: skip
         widgets = {
             **{f: TimeInput() for f in School.DISMISSAL_FIELDS},
@@ -21,6 +21,7 @@ class SchoolSettingsForm(forms.ModelForm):
         }
         labels = {
             "late_grace_minutes": "Minutes after dismissal before a pickup is late",
+            "checkin_opens_minutes": "Families can check in this many minutes before dismissal",
             "same_day_cutoff": "Parents can change today's plan until",
             "parent_access": "Parents can see their children's plans",
             "parent_editing": "Parents can change plans",

@@ -37,6 +37,8 @@ class School(models.Model):
     parent_editing = models.BooleanField(default=False)
     same_day_cutoff = models.TimeField(default=dt.time(13, 0))
     late_grace_minutes = models.PositiveSmallIntegerField(default=10)
+    # Families can say "I'm here" from this many minutes before dismissal.
+    checkin_opens_minutes = models.PositiveSmallIntegerField(default=30)
     # Dismissal time per weekday; empty on days the school does not normally meet.
     dismissal_mon = models.TimeField("Monday dismissal", null=True, blank=True)
     dismissal_tue = models.TimeField("Tuesday dismissal", null=True, blank=True)

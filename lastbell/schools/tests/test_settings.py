@@ -22,7 +22,8 @@ def settings_data(school, **changes):
         "name": school.name, "code": "", "office_phone": "(555) 010-0100",
         "timezone": school.timezone, "dismissal_mon": "15:00", "dismissal_tue": "15:00",
         "dismissal_wed": "13:30", "dismissal_thu": "15:00", "dismissal_fri": "15:00",
-        "late_grace_minutes": "10", "same_day_cutoff": "13:00", "parent_access": "on",
+        "late_grace_minutes": "10", "checkin_opens_minutes": "30", "same_day_cutoff": "13:00",
+        "parent_access": "on",
     }  # fmt: skip
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}

@@ -107,6 +107,34 @@
     });
   }
 
+  // Imports: how much of a large file has reached the server. htmx posts the upload forms
+  // (hx-encoding multipart) and reports the request's progress on the form; without
+  // JavaScript the form posts as usual and the browser shows its own progress.
+  function uploadStatus(event) {
+    var form = event.target;
+    return form.querySelector ? form.querySelector("[data-upload-status]") : null;
+  }
+
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var status = uploadStatus(event);
+    var detail = event.detail;
+    if (!status || !detail.lengthComputable || !detail.total) return;
+    var percent = Math.floor((100 * detail.loaded) / detail.total);
+    status.hidden = false;
+    status.querySelector("progress").value = percent;
+    status.querySelector("[data-upload-percent]").textContent = percent + "%";
+  });
+
+  function uploadFailed(event) {
+    var status = uploadStatus(event);
+    if (!status) return;
+    status.hidden = false;
+    status.querySelector("[data-upload-percent]").textContent =
+      "The file did not reach Last Bell. Check the connection and try again.";
+  }
+  document.addEventListener("htmx:sendError", uploadFailed);
+  document.addEventListener("htmx:responseError", uploadFailed);
+
   document.addEventListener("DOMContentLoaded", function () { init(document); startLive(); });
   document.addEventListener("htmx:load", function (event) { init(event.target); });
 })();
