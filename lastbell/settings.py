@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "lastbell.demo",
     "lastbell.ops",
     "lastbell.imports",
+    "lastbell.feeds",
     "lastbell.live",
 ]
 
@@ -253,6 +254,10 @@ LASTBELL_SMS_BACKEND = env_str(
     "lastbell.messaging.backends."
     + ("HttpSmsBackend" if LASTBELL_SMS_URL else "ConsoleSmsBackend"),
 )
+# Scheduled bus feeds (lastbell/feeds): drop folders must be inside this folder, and feed
+# addresses are trusted with the system's certificate authorities plus this PEM bundle.
+LASTBELL_FEED_FOLDER_ROOT = env_str("LASTBELL_FEED_FOLDER_ROOT", str(DATA_DIR / "feeds"))
+LASTBELL_FEED_CA_BUNDLE = env_str("LASTBELL_FEED_CA_BUNDLE")
 # Email and texts are retried 1, 2, 4 … minutes apart (at most an hour), then given up.
 LASTBELL_MESSAGE_MAX_ATTEMPTS = env_int("LASTBELL_MESSAGE_MAX_ATTEMPTS", 8)
 

@@ -308,11 +308,3 @@ def message_retry(*, message: Message, actor, via=Via.WEB) -> Message:
         )
         _wake_on_commit()
     return message
-
-
-def _wake_on_commit():
-    """One delivery task per transaction, however many messages it queues (an invitation run
-    queues hundreds). A rolled-back savepoint drops its callbacks, so the check stays right."""
-    registered = transaction.get_connection().run_on_commit
-    if not any(callback is _wake for _, callback, _ in registered):
-        transaction.on_commit(_wake)
