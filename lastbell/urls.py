@@ -112,6 +112,7 @@ urlpatterns = [
     path(S + "families/", include("lastbell.family.staff_urls")),
     path(S + "live/", include("lastbell.live.urls")),
     path(S + "bus-feed/", include("lastbell.feeds.urls")),
+    path(S + "dismissal/", include("lastbell.dismissal.urls")),
     path("family/", include("lastbell.family.urls")),
     path("api/v1/", api_v1.urls),
     path("", include("lastbell.imports.urls")),

@@ -1,0 +1,3 @@
+"""report_urls: see lastbell/dismissal/urls.py."""
+
+urlpatterns = []

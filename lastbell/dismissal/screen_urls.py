@@ -1,0 +1,3 @@
+"""screen_urls: see lastbell/dismissal/urls.py."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""tag_urls: see lastbell/dismissal/urls.py."""
+
+urlpatterns = []
