@@ -14,11 +14,13 @@ already need: the web process and the worker share the uploads folder to pass th
 The row takes the last progress when the run ends.
 """
 
+import datetime as dt
 import json
 from pathlib import Path
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 def upload_dir() -> Path:
@@ -29,6 +31,10 @@ def upload_dir() -> Path:
 
 def valid_token(token: str) -> bool:
     return bool(token) and token.replace("-", "").replace("_", "").isalnum()
+
+
+# The worker writes progress every second while it reads; silence this long means it stopped.
+STALLED_AFTER = dt.timedelta(minutes=10)
 
 
 class ImportRun(models.Model):
@@ -128,6 +134,18 @@ class ImportRun(models.Model):
                 pass  # not written yet
         return {"file": self.progress_file, "rows": self.progress_rows,
                 "fraction": self.progress_fraction}  # fmt: skip
+
+    @property
+    def stalled(self) -> bool:
+        """Running, yet no progress for STALLED_AFTER: the worker probably stopped. An import
+        applies in one transaction, so a stopped one saved nothing."""
+        if self.status != self.Status.RUNNING:
+            return False
+        try:
+            moved = dt.datetime.fromtimestamp(self.progress_path.stat().st_mtime, tz=dt.UTC)
+        except OSError:
+            moved = self.started_at or self.created_at
+        return timezone.now() - moved > STALLED_AFTER
 
     def applied_by(self) -> "ImportRun | None":
         """The import started from this check that has not failed, if any."""

@@ -16,6 +16,7 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from lastbell import testing
@@ -229,6 +230,22 @@ def test_the_page_shows_the_progress_of_a_running_import(
     progress("today.csv", 13000, 0.5)
     assert "12,000" in run_page(client, run)
     assert progress.last == ("today.csv", 13000, 0.5)
+
+
+def test_a_run_without_progress_for_ten_minutes_says_the_worker_stopped(
+    client, staff, school, attendance_csv, commit, time_machine
+):
+    client.force_login(staff)
+    check(client, school_url(school), attendance_csv, commit=commit)
+    run = ImportRun.objects.get()
+    ImportRun.objects.filter(pk=run.pk).update(status=Status.RUNNING, started_at=timezone.now())
+    run.refresh_from_db()
+    ProgressFile(run.progress_path, run.file_name)("today.csv", 10, 0.1)
+    assert 'data-testid="stalled"' not in run_page(client, run)
+    time_machine.move_to(timezone.now() + dt.timedelta(minutes=11))
+    assert "may have stopped. It saved nothing" in run_page(client, run)
+    run.progress_path.unlink()
+    assert "may have stopped" in run_page(client, run)
 
 
 def test_progress_is_written_whole_with_a_fraction_from_0_to_1(tmp_path):
