@@ -346,3 +346,18 @@ def test_the_day_s_states_cost_the_same_queries_for_any_number(school, clock, st
         states = services.day_states(day)
     assert len(states.students) == students
     assert len(queries) <= 10, [q["sql"][:60] for q in queries.captured_queries]
+
+
+@pytest.mark.postgres
+def test_postgresql_itself_refuses_to_change_or_delete_an_event(day, student, guardian, staff):
+    from django.db import IntegrityError, transaction
+
+    event = services.release(day, student, adult=Adult(To.GUARDIAN, guardian), actor=staff,
+                             verification=Verification.KNOWN)  # fmt: skip
+    table = CustodyEvent._meta.db_table
+    for sql in (f"UPDATE {table} SET to_label = 'x' WHERE id = %s",  # noqa: S608
+                f"DELETE FROM {table} WHERE id = %s"):  # noqa: S608  # fmt: skip
+        with (pytest.raises(IntegrityError, match="never edited or deleted"),
+              transaction.atomic(), connection.cursor() as cursor):  # fmt: skip
+            cursor.execute(sql, [event.pk])
+    assert CustodyEvent.objects.get().to_label == guardian.full_name
