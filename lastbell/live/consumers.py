@@ -16,7 +16,7 @@ from channels.generic.http import AsyncHttpConsumer
 from django.http import Http404
 
 from lastbell.accounts.access import school_access
-from lastbell.live import signals
+from lastbell.live import signals, watcher
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class BoardStream(AsyncHttpConsumer):
 
     group = None
     heartbeat = None
+    watched = None
 
     async def http_request(self, message):
         # Unlike AsyncHttpConsumer's, the response stays open after handle() until the
@@ -74,6 +75,9 @@ class BoardStream(AsyncHttpConsumer):
             await self.send_response(503, b"Live updates are unavailable.\n", headers=TEXT)
             return False
         self.group = group
+        if watcher.needed(self.channel_layer):
+            self.watched = school_id
+            watcher.watch(self.channel_layer, school_id)
         await self.send_headers(
             headers=[
                 (b"Content-Type", b"text/event-stream; charset=utf-8"),
@@ -95,6 +99,9 @@ class BoardStream(AsyncHttpConsumer):
         await self.send_body(f"event: board\ndata: {data}\n\n".encode(), more_body=True)
 
     async def disconnect(self):
+        if self.watched is not None:
+            watcher.unwatch(self.watched)
+            self.watched = None
         if self.heartbeat is not None:
             self.heartbeat.cancel()
             self.heartbeat = None

@@ -1,5 +1,7 @@
 """/schools/<id>/live/: a server-sent event stream for those who may see the school."""
 
+import asyncio
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from asgiref.testing import ApplicationCommunicator
@@ -174,3 +176,36 @@ def test_a_teacher_of_another_school_is_refused(
 ):
     teacher = testing.make_staff(other_school, "teacher")
     assert _status(teacher, school.id)[0] == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_that_announces_nothing_still_reaches_the_stream(
+    in_memory_layer, school, other_school, staff, student
+):
+    """The task worker's writes cannot reach the web process's in-memory layer; the stamps
+    they change in the database do (live/watcher.py)."""
+    from lastbell.attendance.models import Absence
+
+    def quiet_write(who):
+        with transaction.atomic():  # bulk_create sends no signal: only the stamp moves
+            Absence.objects.bulk_create([Absence(student=who, date=school.today())])
+
+    cookie = _cookie(staff)
+    elsewhere = testing.make_student(other_school)
+
+    async def scenario():
+        communicator = _open(cookie, school.id)
+        await communicator.send_input({"type": "http.request", "body": b""})
+        await communicator.receive_output(3)  # headers
+        await communicator.receive_output(3)  # retry
+        await asyncio.sleep(1.2)  # the watcher has read the stamps once
+        await sync_to_async(quiet_write)(elsewhere)
+        assert await communicator.receive_nothing(2.5)  # another school's write: nothing
+        await sync_to_async(quiet_write)(student)
+        event = await communicator.receive_output(3)
+        await communicator.send_input({"type": "http.disconnect"})
+        await communicator.wait(1)
+        return event
+
+    event = async_to_sync(scenario)()
+    assert event["body"] == f'event: board\ndata: {{"school": {school.id}}}\n\n'.encode()
