@@ -16,6 +16,7 @@ from lastbell.attendance.models import Absence
 from lastbell.audit.models import Via
 from lastbell.audit.services import NotInTransaction, audit_event, audit_record, audit_saved
 from lastbell.db import insert_rows
+from lastbell.people.models import Student
 from lastbell.plans.models import Source
 
 
@@ -136,11 +137,15 @@ class _Batch:
         self.source_detail = source_detail
         self.now = timezone.now()
         ids = sorted({e.event_id for e in events if e.event_id and e.spec.kind != PRESENT})
-        found = set()
+        # By event id alone, then the district of what was found: joined to the students in
+        # one query, a planner that has not yet seen a big import's students walks them all.
+        named = []
         for chunk in _chunks(ids, 2000):
-            found.update(Absence.objects.filter(
-                student__school__district_id=district_id, external_id__in=chunk
-            ).values_list("pk", flat=True))  # fmt: skip
+            named += Absence.objects.filter(external_id__in=chunk).values_list("pk", "student_id")
+        here = set(Student.objects.filter(
+            pk__in={student for _, student in named}, school__district_id=district_id
+        ).values_list("pk", flat=True)) if named else set()  # fmt: skip
+        found = {pk for pk, student in named if student in here}
         for chunk in _chunks(list({(e.student_id, e.spec.date) for e in events}), 2000):
             found.update(_at_slots(chunk))
         rows = []

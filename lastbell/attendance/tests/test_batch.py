@@ -145,3 +145,14 @@ def test_queries_do_not_grow_with_the_batch(school, students, django_assert_max_
     # event ids, slots, the update, the insert and the audit insert; savepoints aside.
     writes = [q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert len(writes) <= 6, [q["sql"][:80] for q in writes]
+
+
+def test_an_event_id_names_an_absence_of_its_own_district_only(school, student):
+    elsewhere = testing.make_school(testing.make_district("Hill County"))
+    theirs = testing.make_student(elsewhere)
+    absence_record(student=theirs, spec=AbsenceSpec(date=DATES[0]), event_id="e1")
+    ours, outcome = absence_record(student=student, spec=AbsenceSpec(date=DATES[1]),
+                                   event_id="e1")  # fmt: skip
+    assert outcome == "created"
+    assert set(Absence.objects.values_list("student_id", "date")) == {
+        (theirs.pk, DATES[0]), (student.pk, DATES[1])}  # fmt: skip
