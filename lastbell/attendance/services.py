@@ -5,6 +5,7 @@ An absence is keyed by student and date (one per day). A source's event id, kept
 changes nothing.
 """
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 
@@ -140,14 +141,16 @@ class _Batch:
         # By event id alone, then the district of what was found: joined to the students in
         # one query, a planner that has not yet seen a big import's students walks them all.
         named = []
-        for chunk in _chunks(ids, 2000):
-            named += Absence.objects.filter(external_id__in=chunk).values_list("pk", "student_id")
-        here = set(Student.objects.filter(
-            pk__in={student for _, student in named}, school__district_id=district_id
-        ).values_list("pk", flat=True)) if named else set()  # fmt: skip
-        found = {pk for pk, student in named if student in here}
-        for chunk in _chunks(list({(e.student_id, e.spec.date) for e in events}), 2000):
-            found.update(_at_slots(chunk))
+        with _by_index():
+            for chunk in _chunks(ids, 2000):
+                named += Absence.objects.filter(external_id__in=chunk).values_list(
+                    "pk", "student_id")  # fmt: skip
+            here = set(Student.objects.filter(
+                pk__in={student for _, student in named}, school__district_id=district_id
+            ).values_list("pk", flat=True)) if named else set()  # fmt: skip
+            found = {pk for pk, student in named if student in here}
+            for chunk in _chunks(list({(e.student_id, e.spec.date) for e in events}), 2000):
+                found.update(_at_slots(chunk))
         rows = []
         for chunk in _chunks(sorted(found), 2000):
             query = Absence.objects.filter(pk__in=chunk).order_by("pk")
@@ -249,6 +252,23 @@ class _Batch:
         )
         for row, pk in zip(new, ids, strict=True):
             row.id = pk
+
+
+@contextlib.contextmanager
+def _by_index():
+    """PostgreSQL plans from statistics that a big import's own transaction has outgrown (a
+    table analyzed empty holds a million uncommitted rows): its lookups by event id and by
+    day would scan the whole table, batch after batch. They are index lookups; say so."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = on")
 
 
 def _chunks(items, size):

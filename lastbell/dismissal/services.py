@@ -408,10 +408,9 @@ def release(day: DismissalDay, student, *, adult: Adult, actor, verification: st
     )  # fmt: skip
     if restriction is not None:
         raise Blocked(
-            _("Do not release %(student)s to %(adult)s: %(kind)s (court order %(order)s). "
-              "Keep the student inside and call the office.") % {
+            _("Do not release %(student)s to %(adult)s: a court order (%(order)s) forbids "
+              "it. Keep the student inside and call the office.") % {
                 "student": student.full_name, "adult": adult.name,
-                "kind": restriction.get_kind_display().lower(),
                 "order": restriction.court_order_reference,
             },
             restriction,
