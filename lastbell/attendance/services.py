@@ -16,7 +16,7 @@ from lastbell import live
 from lastbell.attendance.models import Absence
 from lastbell.audit.models import Via
 from lastbell.audit.services import NotInTransaction, audit_event, audit_record, audit_saved
-from lastbell.db import insert_rows
+from lastbell.db import ids_param, insert_rows
 from lastbell.people.models import Student
 from lastbell.plans.models import Source
 
@@ -143,17 +143,19 @@ class _Batch:
         named = []
         with _by_index():
             for chunk in _chunks(ids, 2000):
-                named += Absence.objects.filter(external_id__in=chunk).values_list(
-                    "pk", "student_id")  # fmt: skip
+                named += Absence.objects.filter(
+                    external_id__in=ids_param(chunk, "text")
+                ).values_list("pk", "student_id")
             here = set(Student.objects.filter(
-                pk__in={student for _, student in named}, school__district_id=district_id
+                pk__in=ids_param(list({student for _, student in named})),
+                school__district_id=district_id,
             ).values_list("pk", flat=True)) if named else set()  # fmt: skip
             found = {pk for pk, student in named if student in here}
             for chunk in _chunks(list({(e.student_id, e.spec.date) for e in events}), 2000):
                 found.update(_at_slots(chunk))
         rows = []
         for chunk in _chunks(sorted(found), 2000):
-            query = Absence.objects.filter(pk__in=chunk).order_by("pk")
+            query = Absence.objects.filter(pk__in=ids_param(chunk)).order_by("pk")
             if connection.features.has_select_for_update:
                 query = query.select_for_update()
             rows.extend(_Row(*values) for values in query.values_list(*_COLUMNS))
@@ -282,6 +284,14 @@ def _at_slots(slots) -> list[int]:
     if not slots:
         return []
     table = connection.ops.quote_name(Absence._meta.db_table)
+    if connection.vendor == "postgresql":  # two array parameters, not thousands
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT a.id FROM {table} a JOIN unnest(%s::bigint[], %s::date[]) AS v(s, d) "  # noqa: S608
+                "ON a.student_id = v.s AND a.date = v.d",
+                [[s for s, _ in slots], [d for _, d in slots]],
+            )
+            return [pk for (pk,) in cursor.fetchall()]
     values = ", ".join(["(%s, %s)"] * len(slots))
     sql = (
         f"SELECT a.id FROM {table} a JOIN (VALUES {values}) AS v "  # noqa: S608 — no user text
