@@ -10,7 +10,7 @@ PYTHON := $(shell for p in "$$(pyenv root 2>/dev/null)/versions/$(PYVER)/bin/pyt
 	[ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
 	&& echo "$$p" && break; done)
 
-.PHONY: run test install lint bench messages clean
+.PHONY: run test install lint bench messages vendor clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "Last Bell needs Python $(PYVER) or newer (pyenv install $(PYVER))."; exit 1; }
@@ -35,6 +35,14 @@ node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "The browser tests need Node.js and npm (for axe-core)."; exit 1; }
 	npm ci --no-audit --no-fund --silent
 	@touch $@
+
+# Browser libraries the pages load, from npm at the versions package-lock.json pins, copied
+# into lastbell/static/vendor/ and committed there, so running Last Bell needs no npm and
+# collectstatic finds them like any static file. After changing a version: `make vendor`.
+# (lastbell/dismissal/tests/test_vendored.py checks the copies match node_modules.)
+vendor: node_modules/.installed
+	install -D -m 644 node_modules/jsqr/dist/jsQR.js lastbell/static/vendor/jsqr/jsQR.js
+	install -D -m 644 node_modules/jsqr/LICENSE lastbell/static/vendor/jsqr/LICENSE
 
 test: install /usr/bin/chromium node_modules/.installed
 	LASTBELL_TESTING=1 $(BIN)/pytest -q $(PYTEST_ARGS)

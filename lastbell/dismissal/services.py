@@ -153,7 +153,7 @@ def day_states(day: DismissalDay, *, homeroom_ids=None, student_ids=None) -> Day
     """Every student's plan and dismissal state for the day, in a constant number of queries."""
     board = day_board(day.school, day.date, homeroom_ids=homeroom_ids, student_ids=student_ids)
     states = {row.student_id: StudentState(row) for row in board.rows}
-    events = CustodyEvent.objects.filter(day=day).select_related("arrival", "by")
+    events = CustodyEvent.objects.filter(day=day).select_related("arrival__tag", "by")
     if student_ids is not None or homeroom_ids is not None:
         events = events.filter(student_id__in=list(states))
     events = list(events)
@@ -191,7 +191,7 @@ def student_timeline(day: DismissalDay, student) -> list[CustodyEvent]:
 # Car tags
 
 
-def tags_assign(school) -> int:
+def tags_assign(school, *, actor=None) -> int:
     """Give every family of the school's active students a car tag: students who share a
     guardian share one. A family keeps its number; a new family gets the next free one.
     Returns how many students got a tag."""
@@ -239,8 +239,8 @@ def tags_assign(school) -> int:
         TagStudent.objects.bulk_create(new_members)
         if new_members:
             audit_record(
-                action="dismissal.tags.assigned", actor=None, target=school, school=school,
-                after={"students": len(new_members)}, via=Via.SYSTEM,
+                action="dismissal.tags.assigned", actor=actor, target=school, school=school,
+                after={"students": len(new_members)}, via=Via.WEB if actor else Via.SYSTEM,
                 label=f"Car tags for {len(new_members)} students",
             )  # fmt: skip
     return len(new_members)
@@ -254,9 +254,13 @@ def _after_commit(day):
     live.board_changed(day.school_id)
 
 
-def _require_open(day: DismissalDay, now: dt.datetime, *, window: bool):
+def _require_today(day: DismissalDay, now: dt.datetime, message: str):
     if day.date != now.astimezone(day.school.tz).date():
-        raise Refused(_("Check-in is only for today's dismissal."))
+        raise Refused(message)
+
+
+def _require_open(day: DismissalDay, now: dt.datetime, *, window: bool):
+    _require_today(day, now, _("Check-in is only for today's dismissal."))
     if window and not day.is_emergency and now < checkin_opens(day):
         raise Refused(
             _("Check-in opens at %(time)s, %(minutes)s minutes before dismissal.")
@@ -279,6 +283,9 @@ def check_in(day: DismissalDay, *, actor, method: str, guardian: Guardian | None
     """
     now = now or timezone.now()
     _require_open(day, now, window=True)
+    if day.is_emergency and method == Arrival.Method.PHONE:
+        # Reunification starts at the desk, with a photo ID, not from a phone in the lot.
+        raise Refused(_("In an emergency, check in at the reunification desk with a photo ID."))
     if guardian is not None:
         student_ids = set(GuardianLink.objects.filter(
             guardian=guardian, student__school_id=day.school_id).values_list(
@@ -345,9 +352,10 @@ def mark_sent(day: DismissalDay, student_ids, *, actor, door: str = "",
               now: dt.datetime | None = None) -> list[int]:  # fmt: skip
     """A teacher sends checked-in students to the door. Returns who was sent."""
     now = now or timezone.now()
-    states = day_states(day, student_ids=set(student_ids))
-    ready = [s for s in states if s.on_campus and s.arrival is not None and s.sent is None]
+    _require_today(day, now, _("Only today's students can be sent to the door."))
     with transaction.atomic():
+        states = _locked_states(day, student_ids)
+        ready = [s for s in states if s.on_campus and s.arrival is not None and s.sent is None]
         for state in ready:
             _event(day, state.student_id, Kind.SENT, actor, now,
                    door=door or state.arrival.door, arrival=state.arrival)  # fmt: skip
@@ -400,6 +408,7 @@ def release(day: DismissalDay, student, *, adult: Adult, actor, verification: st
     custody restriction naming the adult (Blocked), a student already released or absent; in
     emergency mode also without a photo ID check, a reunifier, and the student's yes."""
     now = now or timezone.now()
+    _require_today(day, now, _("Only today's dismissal can release students."))
     if verification not in Verification.values or verification == Verification.NONE:
         raise Refused(_("Say how you checked who the adult is."))
     restriction = next(
@@ -479,6 +488,7 @@ def release_group(day: DismissalDay, student_ids, *, to: str, label: str, actor,
     if to not in GROUPS:
         raise Refused(_("A group is a bus, the walkers, the bikers or a program."))
     now = now or timezone.now()
+    _require_today(day, now, _("Only today's dismissal can release students."))
     with transaction.atomic():
         states = _locked_states(day, student_ids)
         ready = [s for s in states if s.on_campus]
@@ -505,23 +515,43 @@ UNDOABLE = (Kind.CHECKED_IN, Kind.SENT, Kind.RELEASED, *EMERGENCY_STATUSES)
 def undo(event: CustodyEvent, *, actor, reason: str = "",
          now: dt.datetime | None = None) -> CustodyEvent:  # fmt: skip
     """Undo an event of today by a new event (the first stays in the log, marked undone)."""
+    (undone,) = undo_many([event], actor=actor, reason=reason, now=now)
+    return undone
+
+
+def undo_many(events: list[CustodyEvent], *, actor, reason: str = "",
+              now: dt.datetime | None = None) -> list[CustodyEvent]:  # fmt: skip
+    """Undo several events of one day together (a bus's "All aboard"): all or none, with one
+    audit event."""
     now = now or timezone.now()
-    day = event.day
-    if event.kind not in UNDOABLE:
+    if not events:
+        return []
+    day = events[0].day
+    if any(e.day_id != day.pk for e in events):
+        raise Refused(_("Undo the steps of one day at a time."))
+    if any(e.kind not in UNDOABLE for e in events):
         raise Refused(_("That step cannot be undone."))
-    if day.date != now.astimezone(day.school.tz).date():
-        raise Refused(_("Only today's steps can be undone; the log of past days is final."))
+    _require_today(day, now, _("Only today's steps can be undone; the log of past days is "
+                               "final."))  # fmt: skip
     with transaction.atomic():
         DismissalDay.objects.select_for_update().filter(pk=day.pk).first()
-        if CustodyEvent.objects.filter(undoes=event).exists():
+        if CustodyEvent.objects.filter(undoes__in=events).exists():
             raise Refused(_("That step was already undone."))
-        undone = _event(day, event.student_id, Kind.UNDONE, actor, now, undoes=event,
-                        note=reason[:500], to_label=event.to_label)  # fmt: skip
+        undone = [
+            _event(day, e.student_id, Kind.UNDONE, actor, now, undoes=e, note=reason[:500],
+                   to_label=e.to_label)
+            for e in events
+        ]  # fmt: skip
+        first = events[0]
+        label = f"Undid {len(events)} steps ({first.to_label})"
+        if len(events) == 1:
+            label = f"Undid {first.get_kind_display().lower()} of {first.student.full_name}"
         audit_record(
-            action="dismissal.undone", actor=actor, target=undone, school=day.school,
-            student=event.student, before={"kind": event.kind, "to": event.to_label},
-            after={"reason": reason}, via=Via.WEB,
-            label=f"Undid {event.get_kind_display().lower()} of {event.student.full_name}",
+            action="dismissal.undone", actor=actor, target=undone[0], school=day.school,
+            student=first.student if len(events) == 1 else None,
+            before={"steps": [{"kind": e.kind, "student": e.student_id, "to": e.to_label}
+                              for e in events]},
+            after={"reason": reason}, via=Via.WEB, label=label,
         )  # fmt: skip
         _after_commit(day)
     return undone
@@ -529,6 +559,18 @@ def undo(event: CustodyEvent, *, actor, reason: str = "",
 
 # ---------------------------------------------------------------------------------------------
 # Late pickups
+
+
+def is_late(state: StudentState, day: DismissalDay, now: dt.datetime) -> bool:
+    """Still on campus after dismissal plus the grace minutes, or flagged late already. A
+    program's students stay on campus by design, and an emergency has its own accounting."""
+    if not state.on_campus:
+        return False
+    return state.late or (
+        now > late_after(day) and not day.is_emergency
+        and day.date == now.astimezone(day.school.tz).date()
+        and state.row.plan_type != PlanType.PROGRAM
+    )  # fmt: skip
 
 
 def flag_late(day: DismissalDay, *, now: dt.datetime | None = None) -> list[int]:
@@ -543,8 +585,7 @@ def flag_late(day: DismissalDay, *, now: dt.datetime | None = None) -> list[int]
 
     with transaction.atomic():
         states = _locked_states(day, None)
-        late = [s for s in states if s.on_campus and not s.late
-                and s.row.plan_type not in (PlanType.PROGRAM,)]  # fmt: skip
+        late = [s for s in states if not s.late and is_late(s, day, now)]
         CustodyEvent.objects.bulk_create([
             CustodyEvent(day=day, student_id=s.student_id, kind=Kind.LATE, at=now,
                          by_label="Last Bell")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lastbell.family import views
+from lastbell.family import check_in_views, views
 
 app_name = "family"
 urlpatterns = [
@@ -9,6 +9,12 @@ urlpatterns = [
     path("link/child/<int:student_id>/", views.link_child, name="link_child"),
     path("sign-in/", views.link_request_view, name="link_request"),
     path("account/", views.account, name="account"),
+    path("check-in/<int:school_id>/", check_in_views.check_in, name="check_in"),
+    path(
+        "check-in/<int:school_id>/status/",
+        check_in_views.check_in_status,
+        name="check_in_status",
+    ),
     path("children/<int:student_id>/", views.child, name="child"),
     path("children/<int:student_id>/usual/", views.usual_edit, name="usual"),
     path("children/<int:student_id>/changes/new/", views.change_new, name="change_new"),

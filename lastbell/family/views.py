@@ -24,6 +24,7 @@ from lastbell.audit.models import Via
 from lastbell.audit.services import audit_record
 from lastbell.family import links
 from lastbell.family.access import NoParentAccess, child_or_404, guardian_of
+from lastbell.family.check_in import pickup_cards
 from lastbell.family.forms import LanguageForm, LinkRequestForm
 from lastbell.family.services import guardian_language_set, link_request
 from lastbell.i18n import use_guardian_language
@@ -177,7 +178,9 @@ def home(request, guardian):
                      "restricted": restricted})  # fmt: skip
     if len(rows) == 1 and rows[0]["open"]:
         return redirect("family:child", rows[0]["child"].pk)
-    return render(request, "family/home.html", {"guardian": guardian, "rows": rows})
+    return render(request, "family/home.html", {
+        "guardian": guardian, "rows": rows, "pickups": pickup_cards(guardian),
+    })  # fmt: skip
 
 
 @family_view
@@ -221,6 +224,7 @@ def child(request, guardian, student_id):
             upcoming=[item for item in upcoming if item[0] > page.today][:7],
             changes=changes,
             dismissal=page.school.dismissal_time_on(page.today),
+            pickups=pickup_cards(guardian, school_id=page.school.pk),
         ),
     )
 

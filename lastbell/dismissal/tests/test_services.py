@@ -326,6 +326,15 @@ def test_emergency_mode_tells_guardians_and_tightens_the_release(day, student, g
         services.account(day, student, status=Kind.MISSING, actor=staff)
 
 
+def test_in_an_emergency_families_check_in_at_the_desk_not_by_phone(day, student, guardian,
+                                                                    staff):  # fmt: skip
+    services.emergency_start(day, actor=staff, message="Go to the church lot.")
+    with pytest.raises(Refused, match="reunification desk"):
+        services.check_in(day, actor=guardian.user, method="phone", guardian=guardian)
+    _, ids = services.check_in(day, actor=staff, method="desk", guardian=guardian)
+    assert ids == [student.pk]
+
+
 def test_accounting_is_only_for_emergencies(day, student, staff):
     with pytest.raises(Refused, match="emergency mode"):
         services.account(day, student, status=Kind.MISSING, actor=staff)
