@@ -58,6 +58,7 @@ ACTION_LABELS = {
     "dismissal.checked_in": "Checked a family in",
     "dismissal.sent": "Sent students to the door",
     "dismissal.released": "Released a student",
+    "dismissal.release_blocked": "Stopped a release (custody order)",
     "dismissal.group_released": "Released a group",
     "dismissal.undone": "Undid a dismissal step",
     "dismissal.late": "Flagged late pickups",

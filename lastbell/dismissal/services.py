@@ -416,6 +416,14 @@ def release(day: DismissalDay, student, *, adult: Adult, actor, verification: st
          if r.names(adult.name)), None,
     )  # fmt: skip
     if restriction is not None:
+        # Nothing is released, but the attempt is itself worth knowing about afterwards.
+        with transaction.atomic():
+            audit_record(
+                action="dismissal.release_blocked", actor=actor, target=restriction,
+                school=day.school, student=student,
+                after={"adult": adult.name, "court_order": restriction.court_order_reference},
+                via=Via.WEB, label=f"Stopped the release of {student.full_name} to {adult.name}",
+            )  # fmt: skip
         raise Blocked(
             _("Do not release %(student)s to %(adult)s: a court order (%(order)s) forbids "
               "it. Keep the student inside and call the office.") % {

@@ -196,6 +196,9 @@ def test_a_restricted_adult_is_blocked_even_with_the_family_s_car_tag(
                          actor=staff, verification=Verification.CAR_TAG)  # fmt: skip
     assert blocked.value.restriction.court_order_reference == "FL-2026-0042"
     assert not CustodyEvent.objects.filter(kind=Kind.RELEASED).exists()
+    attempt = AuditEvent.objects.get(action="dismissal.release_blocked")
+    assert (attempt.student_id, attempt.actor_id, attempt.after["adult"]) == (
+        student.pk, staff.pk, "Tom Rivera")  # fmt: skip
 
 
 def test_a_second_release_is_refused_and_an_undo_is_logged(day, student, guardian, staff):

@@ -6,13 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from lastbell.dismissal.models import CustodyEvent
-from lastbell.dismissal.tests.browser.test_screens import (  # noqa: F401 — fixtures
-    _live,
-    _open_as,
-    asgi_server,
-    in_memory_layer,
-    world,
-)
+from lastbell.dismissal.tests.browser.support import _live, _open_as
 from lastbell.testing_browser import assert_accessible, assert_fits_width
 
 pytestmark = [
@@ -36,7 +30,7 @@ def test_from_the_guardian_s_phone_to_the_classroom_and_back(
     live_server,
     asgi_server,
     world,
-    browser_errors,  # noqa: F811
+    browser_errors,
 ):
     school, ana = world.school, world.ana
     school.parent_access = True
