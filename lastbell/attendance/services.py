@@ -78,12 +78,14 @@ def absence_record(
 
 def absences_record_many(
     events: list[AbsenceEvent], *, district_id: int, source_detail: str = "", actor=None,
-    via=Via.IMPORT,
+    via=Via.IMPORT, each_audited: bool = True,
 ) -> list[tuple["_Row | None", str]]:  # fmt: skip
     """`absence_record` for a batch of events, in a constant number of queries.
 
     Runs in the caller's transaction. Events apply in order, exactly as one `absence_record`
-    after another would, each with its audit event. Each returns its absence (as a plain row:
+    after another would, each with its audit event — unless `each_audited` is False: a file
+    import audits itself once, with its counts, as a million audit rows would cost more than
+    the absences (the absences keep their source file). Each returns its absence (as a plain row:
     `.absence()` makes the model) and "created", "updated" or "kept"; kind "present" returns
     None and "withdrawn", or "none" when there was nothing to withdraw.
     """
@@ -95,6 +97,8 @@ def absences_record_many(
     # Bulk writes send no model signals: tell each school's open pages, after commit.
     for school_id in {event.school_id for event, *_ in batch.audit}:
         live.board_changed(school_id)
+    if not each_audited:
+        return results
     audit_saved(
         audit_event(
             action=f"attendance.absence.{action}", actor=actor, via=via,

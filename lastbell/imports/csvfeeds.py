@@ -166,7 +166,7 @@ def _attendance(file, name, school, district, report, actor, max_bytes, progress
     def flush():
         outcomes = absences_record_many(
             [event for _, _, event in batch], district_id=district.pk,
-            source_detail=f"file {name}", actor=actor, via=Via.IMPORT,
+            source_detail=f"file {name}", actor=actor, via=Via.IMPORT, each_audited=False,
         )  # fmt: skip
         for (row_number, key, _), (_, outcome) in zip(batch, outcomes, strict=True):
             result, why = ABSENCE_OUTCOMES[outcome]

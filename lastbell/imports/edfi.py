@@ -736,7 +736,7 @@ class _Run:
                 rows.append((position, label))
             outcomes = absences_record_many(
                 events, district_id=self.district.pk, source_detail=f"Ed-Fi {self.file}",
-                actor=self.actor, via=Via.IMPORT,
+                actor=self.actor, via=Via.IMPORT, each_audited=False,
             )  # fmt: skip
             for (position, label), (_, outcome) in zip(rows, outcomes, strict=True):
                 result, why = ABSENCE_OUTCOMES[outcome]
