@@ -115,7 +115,8 @@ def test_it_refuses_a_school_name_taken_in_the_district(client, school, other_sc
         "name": other_school.name,
         "timezone": school.timezone,
         "dismissal_mon": "15:00",
-        "late_grace_minutes": "10", "checkin_opens_minutes": "30",
+        "late_grace_minutes": "10",
+        "checkin_opens_minutes": "30",
         "same_day_cutoff": "13:00",
     }
     response = client.post(reverse("schools:settings", args=[school.id]), data)
