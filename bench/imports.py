@@ -12,7 +12,8 @@ import_attendance` do) in a fresh child process, and prints for each:
 - the same import again (every row "kept"), which is what a nightly re-run costs.
 
 Targets (issue 4): the 1,000,000-event import under 2 minutes on PostgreSQL, peak memory under
-500 MB. `--check` makes a missed target exit with status 1.
+500 MB. `--check` makes a missed target exit with status 1. `--profile` prints each import's
+30 costliest functions (cProfile, which slows the run: its times are not the figures).
 """
 
 import argparse
@@ -47,6 +48,9 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--check", action="store_true", help="exit with status 1 when a target is missed"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="print each import's costliest functions"
     )
     return parser.parse_args(argv)
 
@@ -135,7 +139,7 @@ def write_attendance(path: str, students: int, events: int) -> None:
 # The child: one import, timed, with its peak memory.
 
 
-def child(kind: str, path: str) -> None:
+def child(kind: str, path: str, profile: bool = False) -> None:
     import django
 
     django.setup()
@@ -144,25 +148,37 @@ def child(kind: str, path: str) -> None:
     from lastbell.schools.models import District
 
     district = District.objects.get(slug="bench")
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     started = time.perf_counter()
     if kind == "oneroster":
         report = import_oneroster(path, district=district, apply=True)
     else:
         report = import_attendance(path, district=district, name="attendance.csv", apply=True)
     seconds = time.perf_counter() - started
+    if profile:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
     print(json.dumps({
         "seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "ok": report.ok, "counts": report.counts(), "summary": report.summary(),
     }))  # fmt: skip
 
 
-def run_child(kind: str, path: str) -> dict:
+def run_child(kind: str, path: str, profile: bool = False) -> dict:
     done = subprocess.run(  # noqa: S603 — this module, fixed arguments
-        [sys.executable, "-m", "bench.imports", "--child", kind, path],
+        [sys.executable, "-m", "bench.imports", "--child", kind, path, *(["--profile"] * profile)],
         capture_output=True, text=True, check=False, env=os.environ,
     )  # fmt: skip
     if done.returncode:
         raise SystemExit(f"The {kind} import failed:\n{done.stderr[-3000:]}")
+    if profile:
+        print(done.stderr)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -206,7 +222,7 @@ def main(argv=None):
             (f"Attendance, {args.events:,} events", "attendance", attendance, args.events),
         ]:
             for run in ("first", "again") if not args.no_rerun else ("first",):
-                got = run_child(kind, path)
+                got = run_child(kind, path, args.profile)
                 results.append((label, kind, run, rows, got))
                 print(f"{label}, {'imported' if run == 'first' else 'imported again'}: "
                       f"{got['seconds']:7.1f} s  {rows / got['seconds']:9,.0f} rows/s  "
@@ -229,7 +245,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3])
+    if len(sys.argv) >= 4 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], profile="--profile" in sys.argv[4:])
     else:
         main()

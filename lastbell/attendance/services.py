@@ -16,7 +16,7 @@ from lastbell import live
 from lastbell.attendance.models import Absence
 from lastbell.audit.models import Via
 from lastbell.audit.services import NotInTransaction, audit_event, audit_record, audit_saved
-from lastbell.db import ids_param, insert_rows
+from lastbell.db import insert_rows
 from lastbell.people.models import Student
 from lastbell.plans.models import Source
 
@@ -147,11 +147,10 @@ class _Batch:
         named = []
         with _by_index():
             for chunk in _chunks(ids, 2000):
-                named += Absence.objects.filter(
-                    external_id__in=ids_param(chunk, "text")
-                ).values_list("pk", "student_id")
+                named += Absence.objects.filter(external_id__in_array=chunk).order_by() \
+                    .values_list("pk", "student_id")  # fmt: skip
             here = set(Student.objects.filter(
-                pk__in=ids_param(list({student for _, student in named})),
+                pk__in_array={student for _, student in named},
                 school__district_id=district_id,
             ).values_list("pk", flat=True)) if named else set()  # fmt: skip
             found = {pk for pk, student in named if student in here}
@@ -159,7 +158,7 @@ class _Batch:
                 found.update(_at_slots(chunk))
         rows = []
         for chunk in _chunks(sorted(found), 2000):
-            query = Absence.objects.filter(pk__in=ids_param(chunk)).order_by("pk")
+            query = Absence.objects.filter(pk__in_array=chunk).order_by("pk")
             if connection.features.has_select_for_update:
                 query = query.select_for_update()
             rows.extend(_Row(*values) for values in query.values_list(*_COLUMNS))
@@ -260,21 +259,31 @@ class _Batch:
             row.id = pk
 
 
+_LOOKUP_SETTINGS = {"enable_seqscan": "off", "jit": "off"}
+
+
 @contextlib.contextmanager
 def _by_index():
     """PostgreSQL plans from statistics that a big import's own transaction has outgrown (a
     table analyzed empty holds a million uncommitted rows): its lookups by event id and by
-    day would scan the whole table, batch after batch. They are index lookups; say so."""
+    day would scan the whole table, batch after batch, and its cost estimates would switch on
+    JIT compiling, which takes longer than the lookup. They are index lookups; say so."""
     if connection.vendor != "postgresql":
         yield
         return
+    names = list(_LOOKUP_SETTINGS)
+    set_all = ", ".join(["set_config(%s, %s, true)"] * len(names))
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"SELECT {', '.join(['current_setting(%s)'] * len(names))}", names)
+        before = cursor.fetchone()
+        cursor.execute(f"SELECT {set_all}", [x for n in names for x in (n, _LOOKUP_SETTINGS[n])])
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_seqscan = on")
+            cursor.execute(
+                f"SELECT {set_all}", [x for n, v in zip(names, before, strict=True) for x in (n, v)]
+            )
 
 
 def _chunks(items, size):
