@@ -121,7 +121,16 @@ TEMPLATES = [
 ]
 
 if env_str("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=60)}
+    # A pool per process, and no connection kept by a request: under ASGI each request's sync
+    # code runs in a thread of its own, so a connection kept for the next request of the same
+    # thread is never reused, and stays open until collected ("too many clients" under load).
+    DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=0)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": env_int("LASTBELL_DB_POOL_SIZE", 10),
+            "timeout": 20,  # seconds a request waits for a free connection before it fails
+        }
 else:
     DATABASES = {
         "default": {

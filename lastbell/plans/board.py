@@ -309,13 +309,39 @@ def day_board(school, date: dt.date, *, homeroom_ids=None, student_ids=None) -> 
     return boards[date]
 
 
-class _BoardCache:
-    """The last few resolved boards of this process, by school, date and stamp."""
+class ReuseCache:
+    """The last few resolved boards (or anything else made from them) of this process, by
+    school, date and stamp.
+
+    When a stamp moves, every open screen of the school asks for the new board at once; one
+    request resolves it and the others wait for that one (`resolved`), rather than each
+    resolving the same board side by side, each slower for the others."""
 
     def __init__(self, size: int):
         self.size = size
         self.boards: OrderedDict[tuple, DayBoard] = OrderedDict()
         self.lock = threading.Lock()
+        self.resolving: dict[tuple, threading.Lock] = {}
+        self.resolutions = 0  # boards resolved by this process (the tests count them)
+
+    def resolved(self, key, resolve) -> DayBoard:
+        """The board under `key`, from `resolve()` by one thread at a time."""
+        board = self.get(key)
+        if board is not None:
+            return board
+        with self.lock:
+            flight = self.resolving.setdefault(key, threading.Lock())
+        with flight:
+            board = self.get(key)  # resolved by the thread this one waited for
+            if board is None:
+                try:
+                    board = resolve()
+                    self.resolutions += 1
+                    self.put(key, board)
+                finally:
+                    with self.lock:
+                        self.resolving.pop(key, None)
+        return board
 
     def get(self, key):
         with self.lock:
@@ -337,15 +363,12 @@ class _BoardCache:
 
 
 # A 5,000-student board is about 2 MB; a few dozen cover every school of a district today.
-board_cache = _BoardCache(size=48)
+board_cache = ReuseCache(size=48)
 
 
 def _reused_board(school, date, stamp) -> DayBoard:
     key = (connection.alias, connection.settings_dict["NAME"], school.id, date, *stamp)
-    board = board_cache.get(key)
-    if board is None:
-        board = plan_days(school, date, date)[date]
-        board_cache.put(key, board)
+    board = board_cache.resolved(key, lambda: plan_days(school, date, date)[date])
     # Rows are shared and never changed by readers; the school is the caller's.
     board = copy.copy(board)
     board.school = school

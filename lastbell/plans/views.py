@@ -21,6 +21,7 @@ from lastbell.plans import services
 from lastbell.plans.board import EXPORT_HEADER, day_board, plan_days
 from lastbell.plans.forms import BoardFilterForm, ChangeForm, default_forms
 from lastbell.plans.models import LongTermDefault, PlanChange
+from lastbell.plans.regions import render_live
 from lastbell.schools.models import WEEKDAY_NAMES
 
 STUDENTS_PER_PAGE = 50
@@ -102,52 +103,57 @@ def _date_query(date, today) -> str:
 @login_required
 def dashboard(request, school_id):
     page = SchoolPage(request, school_id)
-    board = page.board()
-    by_type = board.by_type()
-    top = max((count for _, _, count in by_type), default=0) or 1
-    chart = [
-        {"type": kind, "label": label, "count": count, "width": round(100 * count / top, 1)}
-        for kind, label, count in by_type
-    ]
-    missing = [row for row in board.rows if row.missing] if board.is_school_day else []
-    return render(
-        request, "plans/dashboard.html",
-        page.context("dashboard", live=True, board=board, chart=chart, missing=missing[:12],
-                     more_missing=max(0, len(missing) - 12)),
-    )  # fmt: skip
+
+    def context():
+        board = page.board()
+        by_type = board.by_type()
+        top = max((count for _, _, count in by_type), default=0) or 1
+        chart = [
+            {"type": kind, "label": label, "count": count, "width": round(100 * count / top, 1)}
+            for kind, label, count in by_type
+        ]
+        missing = [row for row in board.rows if row.missing] if board.is_school_day else []
+        more = max(0, len(missing) - 12)
+        return page.context("dashboard", live=True, board=board, chart=chart,
+                            missing=missing[:12], more_missing=more)  # fmt: skip
+
+    return render_live(request, page, "plans/dashboard.html", "live", context)
 
 
 @login_required
 def roster(request, school_id):
     page = SchoolPage(request, school_id)
-    board = page.board()
-    return render(
-        request,
-        "plans/roster.html",
-        page.context("roster", live=True, board=board, groups=board.groups()),
-    )
+
+    def context():
+        board = page.board()
+        return page.context("roster", live=True, board=board, groups=board.groups())
+
+    return render_live(request, page, "plans/roster.html", "live", context)
 
 
 @login_required
 def students(request, school_id):
     page = SchoolPage(request, school_id)
-    board = page.board()
-    grades = sorted({r.grade for r in board.rows}, key=lambda g: (not g.isdigit(), g.zfill(3)))
-    homerooms = sorted(
-        {(r.homeroom_id, r.homeroom) for r in board.rows if r.homeroom_id}, key=lambda h: h[1]
-    )
-    form = BoardFilterForm(request.GET, grades=grades, homerooms=homerooms)
-    rows = form.apply(board.rows)
-    paginator = Paginator(rows, STUDENTS_PER_PAGE)
-    page_obj = paginator.get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = page.context(
-        "students", live=True, board=board, form=form, page_obj=page_obj, matched=len(rows),
-        query=query.urlencode(),
-    )  # fmt: skip
-    template = "plans/students.html#results" if request.htmx else "plans/students.html"
-    return render(request, template, context)
+
+    def context():
+        board = page.board()
+        grades = sorted({r.grade for r in board.rows},
+                        key=lambda g: (not g.isdigit(), g.zfill(3)))  # fmt: skip
+        homerooms = sorted(
+            {(r.homeroom_id, r.homeroom) for r in board.rows if r.homeroom_id}, key=lambda h: h[1]
+        )
+        form = BoardFilterForm(request.GET, grades=grades, homerooms=homerooms)
+        rows = form.apply(board.rows)
+        paginator = Paginator(rows, STUDENTS_PER_PAGE)
+        page_obj = paginator.get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
+        return page.context(
+            "students", live=True, board=board, form=form, page_obj=page_obj,
+            matched=len(rows), query=query.urlencode(),
+        )  # fmt: skip
+
+    return render_live(request, page, "plans/students.html", "results", context)
 
 
 def _student_or_404(page: SchoolPage, student_id):

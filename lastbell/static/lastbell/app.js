@@ -47,7 +47,11 @@
   // server-sent events (lastbell/live); the page fetches its [data-live-region] parts again.
   // EventSource reconnects by itself; when it gives up, or the browser has none, the same
   // parts are refreshed every 30 s instead.
-  var LIVE_THROTTLE_MS = 300;
+  // Every open screen of the school hears the same event: each waits a little at random too,
+  // so they do not all ask the server in the same instant (the page still updates within
+  // a second of the change).
+  var LIVE_THROTTLE_MS = 200;
+  var LIVE_SPREAD_MS = 400;
   var LIVE_POLL_MS = 30000;
 
   function startLive() {
@@ -77,9 +81,11 @@
       });
     }
 
-    // Changes that come together (an import, say) make one refresh, 300 ms after the first.
+    // Changes that come together (an import, say) make one refresh, soon after the first.
     function soon() {
-      if (pending === null) pending = setTimeout(refresh, LIVE_THROTTLE_MS);
+      if (pending === null) {
+        pending = setTimeout(refresh, LIVE_THROTTLE_MS + Math.random() * LIVE_SPREAD_MS);
+      }
     }
 
     function poll() {
