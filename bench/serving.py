@@ -64,8 +64,9 @@ class BenchDatabase(ThrowawayDatabase):
 def group_members(school_id: int, *, clear: bool = False) -> int | None:
     """With REDIS_URL: how many channels are in the school's live group in Redis (and with
     `clear`, empty it). A server stopped while streams were open leaves its streams there, for
-    channels-redis's group_expiry (a day); every database here starts its school ids at 1, so
-    a run would otherwise send to the last run's dead streams. None without Redis."""
+    channels-redis's group_expiry (settings: 2 minutes); every database here starts its school
+    ids at 1, so a run would otherwise send to the last run's dead streams. None without
+    Redis."""
     url = os.environ.get("REDIS_URL")
     if not url:
         return None

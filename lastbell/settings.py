@@ -152,7 +152,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                # redis-py fails a command, not waits, when every connection is in use: room
+                # for the streams that open or close together (live/consumers.py).
+                "hosts": [{"address": REDIS_URL, "max_connections": 500}],
+                # A stream that died without leaving its group is dropped after this; live
+                # ones renew their membership with each heartbeat.
+                "group_expiry": 120,
+            },
         }
     }
 else:

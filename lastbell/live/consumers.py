@@ -9,6 +9,7 @@ carry no data about students: a teacher's page re-reads the board in its own sco
 import asyncio
 import json
 import logging
+import weakref
 
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -24,6 +25,26 @@ log = logging.getLogger(__name__)
 RETRY_MS = 3000
 TEXT = [(b"Content-Type", b"text/plain; charset=utf-8")]
 
+# Streams that open or close together (a restart, a school's screens going off) would each
+# take one of the process's Redis connections at the same instant, and redis-py fails rather
+# than waits when its pool is used up: joining and leaving groups take turns instead.
+GROUP_CHANGES_AT_ONCE = 20
+_group_turns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+# A channel layer that fails to receive (Redis busy or timing out) is asked again this much
+# later, and a stream that keeps failing ends so that its browser opens it again.
+RECEIVE_PAUSE_SECONDS = 1.0
+RECEIVE_ATTEMPTS = 3
+
+
+def _group_turn() -> asyncio.Semaphore:
+    """The running event loop's semaphore: one belongs to a single loop (tests run many)."""
+    loop = asyncio.get_running_loop()
+    turn = _group_turns.get(loop)
+    if turn is None:
+        turn = _group_turns[loop] = asyncio.Semaphore(GROUP_CHANGES_AT_ONCE)
+    return turn
+
 
 @database_sync_to_async
 def _may_watch(user, school_id) -> bool:
@@ -37,12 +58,28 @@ def _may_watch(user, school_id) -> bool:
 
 
 class BoardStream(AsyncHttpConsumer):
-    # A comment line this often keeps proxies and load balancers from closing an idle stream.
+    # A comment line this often keeps proxies and load balancers from closing an idle stream,
+    # and renews the stream's membership of its group: well within the channel layer's
+    # group_expiry (settings.py), after which a stream that died without leaving is dropped.
     heartbeat_seconds = 20
 
     group = None
     heartbeat = None
     watched = None
+    school_id = None
+    streaming = False
+
+    # AsyncConsumer.__call__ sets `channel_receive` to the layer's receive for this stream's
+    # channel and awaits it beside the browser's messages: one that raised would end the
+    # stream there, still in its group. The stream keeps the layer's receive and awaits its
+    # own, which does not raise (_receive_event).
+    @property
+    def channel_receive(self):
+        return self._receive_event
+
+    @channel_receive.setter
+    def channel_receive(self, layer_receive):
+        self._layer_receive = layer_receive
 
     async def http_request(self, message):
         # Unlike AsyncHttpConsumer's, the response stays open after handle() until the
@@ -69,7 +106,7 @@ class BoardStream(AsyncHttpConsumer):
         signals.set_serving_loop(asyncio.get_running_loop())
         group = signals.group_name(school_id)
         try:
-            await self.channel_layer.group_add(group, self.channel_name)
+            await self._join(group)
         except Exception as exc:  # noqa: BLE001 — the page polls instead
             log.warning("Live stream refused, channel layer failed: %r", exc)
             await self.send_response(503, b"Live updates are unavailable.\n", headers=TEXT)
@@ -86,13 +123,43 @@ class BoardStream(AsyncHttpConsumer):
             ]
         )
         await self.send_body(f"retry: {RETRY_MS}\n\n".encode(), more_body=True)
-        self.heartbeat = asyncio.create_task(self._beat())
+        self.school_id, self.streaming = school_id, True
+        self.heartbeat = asyncio.create_task(self._beat(group))
         return True
 
-    async def _beat(self):
+    async def _join(self, group):
+        async with _group_turn():
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def _beat(self, group):
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
             await self.send_body(b": keepalive\n\n", more_body=True)
+            try:
+                await self._join(group)  # joining again renews the membership
+            except Exception as exc:  # noqa: BLE001 — the next beat tries again
+                log.warning("Live stream not renewed in its group: %r", exc)
+
+    async def _receive_event(self):
+        """The channel layer's next message for this stream. A failure is logged and the
+        receive tried again; only a stream that keeps failing ends (StopConsumer)."""
+        failures = 0
+        while True:
+            try:
+                return await self._layer_receive()
+            except Exception as exc:  # noqa: BLE001
+                failures += 1
+                log.warning("Live stream did not receive (%d): %r", failures, exc)
+            if self.streaming:
+                if failures >= RECEIVE_ATTEMPTS:
+                    # The browser opens the stream again in RETRY_MS and then fetches its
+                    # board (app.js), or polls if the layer refuses it.
+                    await self.disconnect()
+                    await self.send_body(b"")
+                    raise StopConsumer()
+                # The failed read may have taken an announcement with it.
+                await self.board_changed({"school": self.school_id})
+            await asyncio.sleep(RECEIVE_PAUSE_SECONDS)
 
     async def board_changed(self, event):
         data = json.dumps({"school": event.get("school")})
@@ -103,11 +170,13 @@ class BoardStream(AsyncHttpConsumer):
             watcher.unwatch(self.watched)
             self.watched = None
         if self.heartbeat is not None:
-            self.heartbeat.cancel()
-            self.heartbeat = None
+            heartbeat, self.heartbeat = self.heartbeat, None
+            heartbeat.cancel()
+            await asyncio.wait([heartbeat])  # so its last join cannot follow the discard
         if self.group is not None:
             group, self.group = self.group, None
             try:
-                await self.channel_layer.group_discard(group, self.channel_name)
+                async with _group_turn():
+                    await self.channel_layer.group_discard(group, self.channel_name)
             except Exception as exc:  # noqa: BLE001
                 log.warning("Live stream left its group uncleanly: %r", exc)

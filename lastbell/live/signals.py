@@ -12,8 +12,9 @@ apps.py). Writers that bypass model signals — `bulk_create`, `QuerySet.update(
 every school they touched, inside their transaction.
 
 Fan-out never breaks a write: a channel layer that fails (Redis down) is logged as a warning,
-and pages fall back to their periodic refresh. With the embedded in-memory layer only pages
-served by this process hear about writes made in this process; REDIS_URL shares them.
+and pages fall back to their periodic refresh. With the embedded in-memory layer this reaches
+the pages served by this process; writes made by other processes (the task worker) reach them
+through the stamp watcher (watcher.py). With REDIS_URL every process reaches every page.
 """
 
 import asyncio
@@ -69,8 +70,11 @@ def set_serving_loop(loop: asyncio.AbstractEventLoop) -> None:
     _serving_loop = loop
 
 
-async def _group_send(layer, school_id: int) -> None:
+async def _group_send(layer, school_id: int, token=None) -> None:
+    from lastbell.live import watcher  # it imports this module
+
     await layer.group_send(group_name(school_id), {"type": EVENT, "school": school_id})
+    watcher.announced(school_id, token)
 
 
 def _log_failure(future: Future) -> None:
@@ -85,28 +89,32 @@ def _warn(exc: BaseException) -> None:
 def send(school_id: int) -> None:
     """Send the message now; never raises."""
     try:
+        from lastbell.live import watcher  # it imports this module
+
         layer = get_channel_layer()
         if layer is None:
             return
+        # So that the stamp watcher does not announce this change a second time.
+        token = watcher.token_before_announcing(layer, school_id)
         loop = _serving_loop
         if loop is not None and loop.is_running():
-            future = asyncio.run_coroutine_threadsafe(_group_send(layer, school_id), loop)
+            future = asyncio.run_coroutine_threadsafe(_group_send(layer, school_id, token), loop)
             future.add_done_callback(_log_failure)
         elif _loop_in_this_thread():
             # async_to_sync refuses to run beside a loop (a sync caller in an async program):
             # send from a thread of its own.
-            thread = threading.Thread(target=_send_now, args=(layer, school_id), daemon=True)
+            thread = threading.Thread(target=_send_now, args=(layer, school_id, token), daemon=True)
             thread.start()
             thread.join(5)
         else:
-            _send_now(layer, school_id)
+            _send_now(layer, school_id, token)
     except Exception as exc:  # noqa: BLE001 — a write must never fail for its announcement
         _warn(exc)
 
 
-def _send_now(layer, school_id: int) -> None:
+def _send_now(layer, school_id: int, token=None) -> None:
     try:
-        async_to_sync(_group_send)(layer, school_id)
+        async_to_sync(_group_send)(layer, school_id, token)
     except Exception as exc:  # noqa: BLE001
         _warn(exc)
 

@@ -5,8 +5,14 @@ pulls, or any other writer, cannot reach it. But every write to what a board rea
 school's board stamp in the database (plans/stamps.py), whoever makes it. So while streams are
 open, the web process reads the watched schools' stamps every `INTERVAL` seconds and announces
 a school whose stamp moved. (With Redis, every process reaches every stream and this is off.)
-A change made in this process is announced twice, once by its own commit: the page refreshes
-twice, which is harmless.
+
+A change made in this process is announced by its own commit already (signals.send), and a
+second event would make every open page fetch its board twice. So `send` reads the school's
+token just before it announces, and notes it here once the event is out: the pages that hear
+that event fetch the board as of that token or later. The watcher stays quiet about a token
+this process noted, and announces any other: a token that differs from the noted one means
+another process wrote since. When in doubt (the token was not read, or the watcher read it an
+instant before `send` noted it) a page hears of a change twice rather than never.
 """
 
 import asyncio
@@ -25,6 +31,8 @@ log = logging.getLogger(__name__)
 INTERVAL = 1.0
 _watched: Counter[int] = Counter()
 _known: dict[int, object] = {}
+# school -> the latest token this process announced itself (set from the writers' threads).
+_announced: dict[int, object] = {}
 _task: asyncio.Task | None = None
 
 
@@ -44,10 +52,29 @@ def unwatch(school_id: int) -> None:
     if _watched[school_id] <= 0:
         del _watched[school_id]
         _known.pop(school_id, None)
+        _announced.pop(school_id, None)
 
 
-@database_sync_to_async
-def _tokens(school_ids: list[int]) -> dict[int, object]:
+def token_before_announcing(layer, school_id: int) -> object | None:
+    """The school's token as this process is about to announce it, or None when the watcher
+    has no use for it. Called after commit, in the writer's thread, before sending: the pages'
+    fetch that the event starts then sees at least this state."""
+    if not needed(layer) or school_id not in _watched:
+        return None
+    try:
+        return _read_tokens([school_id]).get(school_id)
+    except Exception as exc:  # noqa: BLE001 — the watcher announces it again, no harm
+        log.warning("Board stamp not read before announcing: %r", exc)
+        return None
+
+
+def announced(school_id: int, token: object | None) -> None:
+    """This process has sent the event for the school's state as of `token`."""
+    if token is not None and school_id in _watched:
+        _announced[school_id] = token
+
+
+def _read_tokens(school_ids: list[int]) -> dict[int, object]:
     marks = ", ".join(["%s"] * len(school_ids))
     with connection.cursor() as cursor:
         cursor.execute(
@@ -57,6 +84,9 @@ def _tokens(school_ids: list[int]) -> dict[int, object]:
         return dict(cursor.fetchall())
 
 
+_tokens = database_sync_to_async(_read_tokens)
+
+
 async def _run(layer) -> None:
     while _watched:
         try:
@@ -64,7 +94,11 @@ async def _run(layer) -> None:
             tokens = await _tokens(schools)
             for school_id in schools:
                 token = tokens.get(school_id)
-                if school_id in _known and _known[school_id] != token:
+                moved = school_id in _known and _known[school_id] != token
+                # Tokens are compared for equality only: on PostgreSQL two writers' commits
+                # may land out of their sequence order.
+                own = token is not None and _announced.get(school_id) == token
+                if moved and not own:
                     await layer.group_send(group_name(school_id),
                                            {"type": EVENT, "school": school_id})  # fmt: skip
                 if school_id in _watched:

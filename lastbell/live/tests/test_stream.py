@@ -1,56 +1,20 @@
 """/schools/<id>/live/: a server-sent event stream for those who may see the school."""
 
-import asyncio
-
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from asgiref.testing import ApplicationCommunicator
-from django.conf import settings
 from django.db import transaction
-from django.test import Client
 
 from lastbell import testing
 from lastbell.asgi import application
 from lastbell.live.consumers import BoardStream
-
-
-class HttpCommunicator(ApplicationCommunicator):
-    """channels.testing.HttpCommunicator, which cannot be imported without daphne."""
-
-    def __init__(self, app, method, path, headers=()):
-        scope = {"type": "http", "http_version": "1.1", "method": method, "path": path,
-                 "query_string": b"", "headers": list(headers)}  # fmt: skip
-        super().__init__(app, scope)
-
-    async def get_response(self, timeout=1):
-        await self.send_input({"type": "http.request", "body": b""})
-        start = await self.receive_output(timeout)
-        body = b""
-        while True:
-            chunk = await self.receive_output(timeout)
-            body += chunk["body"]
-            if not chunk.get("more_body"):
-                return {"status": start["status"], "headers": start["headers"], "body": body}
-
-
-def _cookie(user) -> list[tuple[bytes, bytes]]:
-    if user is None:
-        return []
-    client = Client()
-    client.force_login(user)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    return [(b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode())]
-
-
-def _open(cookie, school_id, method="GET"):
-    return HttpCommunicator(application, method, f"/schools/{school_id}/live/", headers=cookie)
+from lastbell.live.tests.support import HttpCommunicator, cookie_of, stream
 
 
 def _status(user, school_id, method="GET") -> tuple[int, bytes]:
-    cookie = _cookie(user)
+    cookie = cookie_of(user)
 
     async def ask():
-        communicator = _open(cookie, school_id, method)
+        communicator = stream(cookie, school_id, method)
         response = await communicator.get_response(timeout=3)
         await communicator.wait(1)
         return response["status"], response["body"]
@@ -61,10 +25,10 @@ def _status(user, school_id, method="GET") -> tuple[int, bytes]:
 def _opening(user, school_id) -> tuple[int, dict, bytes]:
     """Open the stream, read its first chunk, and hang up."""
 
-    cookie = _cookie(user)
+    cookie = cookie_of(user)
 
     async def ask():
-        communicator = _open(cookie, school_id)
+        communicator = stream(cookie, school_id)
         await communicator.send_input({"type": "http.request", "body": b""})
         start = await communicator.receive_output(3)
         first = await communicator.receive_output(3)
@@ -83,10 +47,10 @@ def test_it_streams_a_board_event_after_an_absence_commits(in_memory_layer, scho
         with transaction.atomic():
             Absence.objects.create(student=student, date=school.today())
 
-    cookie = _cookie(staff)
+    cookie = cookie_of(staff)
 
     async def scenario():
-        communicator = _open(cookie, school.id)
+        communicator = stream(cookie, school.id)
         await communicator.send_input({"type": "http.request", "body": b""})
         start = await communicator.receive_output(3)
         retry = await communicator.receive_output(3)
@@ -110,10 +74,10 @@ def test_it_streams_a_board_event_after_an_absence_commits(in_memory_layer, scho
 def test_it_sends_a_heartbeat(in_memory_layer, school, staff, monkeypatch):
     monkeypatch.setattr(BoardStream, "heartbeat_seconds", 0.05)
 
-    cookie = _cookie(staff)
+    cookie = cookie_of(staff)
 
     async def scenario():
-        communicator = _open(cookie, school.id)
+        communicator = stream(cookie, school.id)
         await communicator.send_input({"type": "http.request", "body": b""})
         await communicator.receive_output(3)
         await communicator.receive_output(3)
@@ -176,36 +140,3 @@ def test_a_teacher_of_another_school_is_refused(
 ):
     teacher = testing.make_staff(other_school, "teacher")
     assert _status(teacher, school.id)[0] == 404
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_write_that_announces_nothing_still_reaches_the_stream(
-    in_memory_layer, school, other_school, staff, student
-):
-    """The task worker's writes cannot reach the web process's in-memory layer; the stamps
-    they change in the database do (live/watcher.py)."""
-    from lastbell.attendance.models import Absence
-
-    def quiet_write(who):
-        with transaction.atomic():  # bulk_create sends no signal: only the stamp moves
-            Absence.objects.bulk_create([Absence(student=who, date=school.today())])
-
-    cookie = _cookie(staff)
-    elsewhere = testing.make_student(other_school)
-
-    async def scenario():
-        communicator = _open(cookie, school.id)
-        await communicator.send_input({"type": "http.request", "body": b""})
-        await communicator.receive_output(3)  # headers
-        await communicator.receive_output(3)  # retry
-        await asyncio.sleep(1.2)  # the watcher has read the stamps once
-        await sync_to_async(quiet_write)(elsewhere)
-        assert await communicator.receive_nothing(2.5)  # another school's write: nothing
-        await sync_to_async(quiet_write)(student)
-        event = await communicator.receive_output(3)
-        await communicator.send_input({"type": "http.disconnect"})
-        await communicator.wait(1)
-        return event
-
-    event = async_to_sync(scenario)()
-    assert event["body"] == f'event: board\ndata: {{"school": {school.id}}}\n\n'.encode()
