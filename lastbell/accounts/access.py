@@ -72,21 +72,22 @@ def districts_administered(user):
 
 
 def school_access(user, school_id) -> SchoolAccess:
-    school = schools_for(user).filter(pk=school_id).first()
-    if school is None:
-        raise Http404("No such school.")
-    roles, homerooms, whole_school = set(), set(), False
-    for m in (
+    # Every staff request starts here: plain queries, no subqueries (two, three for a teacher).
+    school = School.objects.select_related("district").filter(pk=school_id).first()
+    held = [] if school is None else list(
         memberships(user)
         .filter(Q(school=school) | Q(role=Role.DISTRICT_ADMIN, district=school.district_id))
-        .prefetch_related("homerooms")
-    ):
-        roles.add(m.role)
-        if m.role == Role.TEACHER:
-            homerooms.update(h.id for h in m.homerooms.all() if h.school_id == school.id)
-        else:
-            whole_school = True
-    return SchoolAccess(school, roles, None if whole_school else sorted(homerooms))
+        .values_list("pk", "role")
+    )  # fmt: skip
+    if not held:
+        raise Http404("No such school.")
+    roles = {role for _, role in held}
+    if roles - {Role.TEACHER}:
+        return SchoolAccess(school, roles, None)
+    homerooms = StaffMembership.homerooms.through.objects.filter(
+        staffmembership_id__in=[pk for pk, _ in held], homeroom__school=school
+    ).values_list("homeroom_id", flat=True)
+    return SchoolAccess(school, roles, sorted(set(homerooms)))
 
 
 def district_admin_or_404(user, district_id) -> District:
