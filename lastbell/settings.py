@@ -165,6 +165,10 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Uploaded import files and their every-row reports are deleted this many days after the run
+# finished (the runs and their summaries stay).
+LASTBELL_IMPORT_FILES_DAYS = env_int("LASTBELL_IMPORT_FILES_DAYS", 14)
+
 TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
 AUTH_USER_MODEL = "accounts.User"

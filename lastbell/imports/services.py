@@ -4,10 +4,13 @@ Each run is audited in the transaction that creates it and handed to the task wo
 that transaction commits (lastbell/imports/tasks.py does the work).
 """
 
+import datetime as dt
 import secrets
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from lastbell.audit.services import audit_record
 from lastbell.imports.models import ImportRun, upload_dir
@@ -25,6 +28,7 @@ def keep_upload(upload, suffix: str) -> str:
 
 def import_run_check(*, upload, kind: str, district, school=None, actor) -> ImportRun:
     """Keep the upload and queue a dry run of it with a row-by-row report."""
+    forget_old_files()
     token = keep_upload(upload, ImportRun.SUFFIX[kind])
     with transaction.atomic():
         run = ImportRun.objects.create(
@@ -64,3 +68,25 @@ def _audit(run: ImportRun, action: str, actor):
         after={"file": run.file_name, "kind": run.get_kind_display(), "run": run.pk},
         label=f"{run.get_kind_display()} file {run.file_name}"[:300],
     )  # fmt: skip
+
+
+def forget_old_files(*, now: dt.datetime | None = None) -> int:
+    """Delete the files of runs finished more than LASTBELL_IMPORT_FILES_DAYS ago: the upload
+    (a check that old is not imported any more), the every-row CSV and the progress file. The
+    runs and their reports stay. Files no run names (an upload whose run was never saved) go
+    after the same time. Runs at every new upload; returns how many files went."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=settings.LASTBELL_IMPORT_FILES_DAYS)
+    recent = ImportRun.objects.exclude(finished_at__lt=cutoff)  # unfinished ones included
+    in_use = set(recent.values_list("token", flat=True))
+    known = set(ImportRun.objects.values_list("token", flat=True))
+    gone = 0
+    for path in upload_dir().iterdir():
+        token = path.name.split(".", 1)[0]
+        if token in in_use:
+            continue
+        if token not in known and path.stat().st_mtime > cutoff.timestamp():
+            continue  # an upload whose run is being saved right now
+        path.unlink(missing_ok=True)
+        gone += 1
+    return gone
