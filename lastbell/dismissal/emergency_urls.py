@@ -7,6 +7,7 @@ from lastbell.dismissal import emergency_views as views
 urlpatterns = [
     path("emergency/", views.emergency, name="emergency"),
     path("emergency/start/", views.emergency_start, name="emergency_start"),
+    path("emergency/end/", views.emergency_end, name="emergency_end"),
     path("emergency/desk/", views.emergency_desk, name="emergency_desk"),
     path(
         "emergency/students/<int:student_id>/",

@@ -1,10 +1,12 @@
 """Emergency reunification (DESIGN.md §3, the Standard Reunification Method), for staff.
 
-A school admin switches today's dismissal to emergency (with a confirmation step); staff then
-work three screens: the desk (find the student, pick the adult on file, check a photo ID), the
-release by a reunifier (the student says yes, or nothing happens), and the accountability
-board (every student accounted, missing, injured or released). The log of the day is exported
-as PDF and CSV. Every rule is in services.py: these views only ask and show.
+A school admin switches today's dismissal to emergency, and ends it with the all clear (each
+with a confirmation step); in between staff work three screens: the desk (find the student,
+pick the adult on file, check a photo ID), the release by a reunifier (the student says yes,
+or nothing happens), and the accountability board (every student accounted, missing, injured
+or released). After the all clear the board and the log stay readable, without the
+emergency's actions. The log of the day is exported as PDF and CSV. Every rule is in
+services.py: these views only ask and show.
 """
 
 import csv
@@ -20,9 +22,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
+from lastbell.audit.models import AuditEvent
 from lastbell.dismissal import services
 from lastbell.dismissal.models import CustodyEvent, DismissalDay, Verification
+from lastbell.dismissal.screen_forms import UndoForm
 from lastbell.dismissal.services import Blocked, Refused
 from lastbell.people.services import active_restrictions, pickup_people
 from lastbell.plans.views import SchoolPage, _safe_cell, form_invalid
@@ -32,6 +37,10 @@ DESK_RESULTS = 25
 SUGGESTED_MESSAGE = (
     "Students are safe. Do not come to the school: go to the reunification site. "
     "Students are released only to a guardian or an adult on their pickup list."
+)
+SUGGESTED_ALL_CLEAR = (
+    "Students still at school can be picked up at the front office as on a normal day. "
+    "Call the office with any question."
 )
 # The accountability board's statuses, in the order the counts are shown.
 BOARD_STATUSES = {
@@ -87,14 +96,20 @@ class EmergencyStartForm(forms.Form):
         max_length=1000,
         help_text="Sent at once by email and text to every guardian of a student still on "
         "campus: where to go and what to do. The message adds that adults must bring a photo ID.",
-    )
+        error_messages={"required": "Write the instructions guardians will get: where to go "
+                        "and what to do."},
+    )  # fmt: skip
     site = forms.CharField(
         label="Reunification site",
         max_length=200,
         required=False,
         help_text="Where families go: a name and an address.",
     )
-    confirm = forms.CharField(label="Type the school's name to confirm", max_length=200)
+    confirm = forms.CharField(
+        label="Type the school's name to confirm",
+        max_length=200,
+        error_messages={"required": "Type the school's name to switch to emergency."},
+    )
 
     def __init__(self, *args, school, **kwargs):
         super().__init__(*args, **kwargs)
@@ -147,6 +162,67 @@ def emergency_start(request, school_id):
         status = form_invalid(request)
     context = _context(page, "start", day, form=form, on_campus=on_campus)
     return render(request, "dismissal/emergency_start.html", context, status=status)
+
+
+class EmergencyEndForm(forms.Form):
+    note = forms.CharField(
+        label="What guardians are told now",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=1000,
+        help_text="Sent at once by email and text with the all clear. Each message also says "
+        "where the guardian's child is: still at school, or released to whom and when.",
+        error_messages={"required": "Write what guardians are told now: where and when to "
+                        "pick up."},
+    )  # fmt: skip
+    confirm = forms.BooleanField(
+        label="The incident commander gave the all clear: the emergency is over.",
+        error_messages={"required": "Tick the box to confirm the all clear was given."},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def emergency_end(request, school_id):
+    """The all clear, for school admins: a page that says what ending changes, then ends."""
+    page = _page(request, school_id)
+    page.access.require_admin()
+    day = _today(page)
+    if day is None:
+        return render(request, "dismissal/emergency_end.html", _context(page, "end", day))
+    form = EmergencyEndForm(request.POST or None, initial={"note": SUGGESTED_ALL_CLEAR})
+    status = 200
+    if request.method == "POST":
+        # A day not in emergency is refused by the service whatever the form says.
+        if form.is_valid() or not day.is_emergency:
+            note = form.cleaned_data["note"] if form.is_valid() else ""
+            try:
+                queued = services.emergency_end(day, actor=request.user, note=note)
+            except Refused as refused:
+                messages.error(request, str(refused))
+                return redirect(_board_url(page))
+            if queued:
+                messages.success(
+                    request, "The emergency is over. All-clear messages to guardians on their "
+                    f"way: {queued}. The day's normal dismissal rules apply again.",
+                )  # fmt: skip
+            else:
+                messages.warning(
+                    request,
+                    "The emergency is over. No guardian to tell has an email or mobile number on "
+                    "file: reach the families another way.",
+                )
+            return redirect(_board_url(page))
+        status = form_invalid(request)
+    extra = {}
+    if day.is_emergency:
+        states = services.day_states(day)
+        extra = {
+            "counts": _counts([BoardEntry(state) for state in states]),
+            "to_tell": len(services.all_clear_students(day, states)),
+            "on_campus": sum(1 for state in states if state.on_campus),
+        }
+    context = _context(page, "end", day, form=form, **extra)
+    return render(request, "dismissal/emergency_end.html", context, status=status)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,7 +285,7 @@ def _counts(entries) -> list[tuple[str, str, int]]:
 def emergency(request, school_id):
     page = _page(request, school_id)
     day = _today(page)
-    if day is None or not day.is_emergency:
+    if day is None or not day.had_emergency:
         return render(request, "dismissal/emergency.html", _context(page, "board", day))
     entries = [BoardEntry(state) for state in services.day_states(day)]
     rows = [e.state.row for e in entries]
@@ -268,8 +344,14 @@ def emergency_account(request, school_id, student_id):
 def emergency_desk(request, school_id):
     page = _page(request, school_id)
     day = _today(page)
-    if day is None or not day.is_emergency:
+    if day is None or not day.had_emergency:
+        if request.htmx:  # a search typed as the day changed: the whole page moves on
+            return HttpResponseClientRedirect(_board_url(page))
         return redirect(_board_url(page))
+    if day.emergency_ended:
+        context = _context(page, "desk", day, q="", found=[], more=0)
+        template = "dismissal/emergency_desk.html"
+        return render(request, f"{template}#results" if request.htmx else template, context)
     q = request.GET.get("q", "").strip()
     found, more = [], 0
     if q:
@@ -327,7 +409,10 @@ def _student_page(request, page, day, student, state, people, *, form=None, refu
         form = ReleaseForm(people=people, initial=initial)
     timeline = services.student_timeline(day, student)
     for event in timeline:
-        event.can_undo = event.kind in services.UNDOABLE and not event.is_undone
+        # After the all clear the page only tells; undo from the student's day instead.
+        event.can_undo = (
+            day.is_emergency and event.kind in services.UNDOABLE and not event.is_undone
+        )
     context = _context(
         page, "desk", day, live=True, student=student, state=state,
         status=_board_status(state), status_label=BOARD_STATUSES[_board_status(state)],
@@ -344,13 +429,21 @@ def emergency_student(request, school_id, student_id):
     page = _page(request, school_id)
     student = get_object_or_404(page.school.students.select_related("homeroom"), pk=student_id)
     day = _today(page)
-    if day is None or not day.is_emergency:
+    if day is None or not day.had_emergency:
         messages.error(request, "Reunification is for emergency mode; today is not one.")
         return redirect(_board_url(page))
     state = services.day_states(day, student_ids={student.pk}).students.get(student.pk)
     if state is None:
         raise Http404("Not a student of the school today.")
     people = pickup_people(student, day.date)
+    if request.method == "POST" and day.emergency_ended:
+        # The reunification form was open when the all clear came: without the emergency's
+        # rules a "no" from the student would not stop the release, so nothing is released.
+        messages.error(
+            request, f"The emergency has ended: nothing was released. Release "
+            f"{student.first_name} from the Release screen, as on a normal day.",
+        )  # fmt: skip
+        return redirect(_student_url(page, student.pk))
     if request.method == "GET":
         return _student_page(request, page, day, student, state, people)
     form = ReleaseForm(request.POST, people=people)
@@ -384,8 +477,13 @@ def emergency_undo(request, school_id, event_id):
         CustodyEvent.objects.select_related("day__school", "student"),
         pk=event_id, day__school=page.school,
     )  # fmt: skip
+    form = UndoForm(request.POST)
+    if not form.is_valid():
+        # As on the dismissal screens: the log says why a step was undone.
+        messages.error(request, " ".join(form.errors["reason"]))
+        return redirect(_student_url(page, event.student_id))
     try:
-        services.undo(event, actor=request.user, reason=request.POST.get("reason", ""))
+        services.undo(event, actor=request.user, reason=form.cleaned_data["reason"])
     except Refused as refused:
         messages.error(request, str(refused))
     else:
@@ -429,14 +527,48 @@ class LogLine:
         ]  # fmt: skip
 
 
-def day_log(day: DismissalDay) -> tuple[list[LogLine], list[tuple[str, str, int]]]:
-    """Every custody event of the day in order, and the board's counts: a few queries."""
+class Milestone:
+    """The switch to emergency or its end, as a line of the log (from the audit, so a day
+    switched twice keeps both emergencies)."""
+
+    undone = False
+    student = sis_id = to = verification = reunifier = comfortable = ""
+
+    def __init__(self, audit: AuditEvent, tz):
+        self.at = audit.at.astimezone(tz)
+        after = audit.after or {}
+        if audit.action == "dismissal.emergency_ended":
+            self.kind = "Emergency ended (all clear)"
+            self.note = after.get("note", "")
+        else:
+            self.kind = "Switched to emergency"
+            self.note = after.get("site", "")
+        self.by = audit.actor_label
+
+    values = LogLine.values
+
+
+MILESTONES = ("dismissal.emergency", "dismissal.emergency_ended")
+
+
+def day_log(day: DismissalDay) -> tuple[list[LogLine | Milestone], list[tuple[str, str, int]]]:
+    """Every custody event of the day in order, with the emergency's switch and end, and the
+    board's counts: a few queries."""
     events = list(
         CustodyEvent.objects.filter(day=day).select_related("student", "by").order_by("at", "id")
     )
     undone = {e.undoes_id for e in events if e.kind == Kind.UNDONE}
     tz = day.school.tz
-    lines = [LogLine(e, undone, tz) for e in events]
+    lines: list[LogLine | Milestone] = []
+    if day.had_emergency:
+        audits = AuditEvent.objects.filter(
+            school=day.school, action__in=MILESTONES, target_type="DismissalDay",
+            target_id=str(day.pk),
+        ).order_by("at", "id")  # fmt: skip
+        lines = [Milestone(a, tz) for a in audits]
+    # Sorted by time; at the same second a switch comes before the events it led to.
+    lines += [LogLine(e, undone, tz) for e in events]
+    lines.sort(key=lambda line: line.at)
     counts = _counts([BoardEntry(state) for state in services.day_states(day)])
     return lines, counts
 
@@ -444,7 +576,7 @@ def day_log(day: DismissalDay) -> tuple[list[LogLine], list[tuple[str, str, int]
 def _log_day(page) -> DismissalDay:
     day = (
         DismissalDay.objects.filter(school=page.school, date=page.date)
-        .select_related("school", "emergency_by")
+        .select_related("school", "emergency_by", "emergency_ended_by")
         .first()
     )
     if day is None:
@@ -453,7 +585,7 @@ def _log_day(page) -> DismissalDay:
 
 
 def _log_name(day, extension) -> str:
-    what = "emergency log" if day.is_emergency else "dismissal log"
+    what = "emergency log" if day.had_emergency else "dismissal log"
     return f"{day.school.name} {what} {day.date.isoformat()}.{extension}"
 
 
@@ -471,13 +603,21 @@ def emergency_log_csv(request, school_id):
     writer.writerow(["School", _safe_cell(day.school.name)])
     writer.writerow(["Date", day.date.isoformat()])
     writer.writerow(["Mode", day.get_mode_display()])
-    if day.is_emergency:
+    if day.had_emergency:
         by = day.emergency_by.get_full_name() if day.emergency_by else ""
         since = day.emergency_at.astimezone(tz).strftime("%H:%M:%S") if day.emergency_at else ""
         writer.writerow(["Emergency since", since])
         writer.writerow(["Switched by", _safe_cell(by)])
         writer.writerow(["Reunification site", _safe_cell(day.reunification_site)])
         writer.writerow(["Instructions", _safe_cell(day.emergency_message)])
+        if day.emergency_ended:
+            ended_by = day.emergency_ended_by.get_full_name() if day.emergency_ended_by else ""
+            writer.writerow(["Emergency ended", day.emergency_ended_at.astimezone(tz)
+                             .strftime("%H:%M:%S")])  # fmt: skip
+            writer.writerow(["Ended by", _safe_cell(ended_by)])
+            writer.writerow(["All clear sent", _safe_cell(day.emergency_end_note)])
+        else:
+            writer.writerow(["Emergency ended", "not yet"])
     for _key, label, count in counts:
         writer.writerow([label, count])
     writer.writerow([])

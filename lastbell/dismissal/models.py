@@ -27,6 +27,16 @@ class DismissalDay(models.Model):
     )  # fmt: skip
     emergency_message = models.TextField(blank=True)
     reunification_site = models.CharField(max_length=200, blank=True)
+    # The all clear: the emergency is over and the day's normal rules apply again. The mode
+    # stays "emergency" (the day was one: its log and the reports say so).
+    emergency_ended_at = models.DateTimeField(null=True, blank=True)
+    emergency_ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    emergency_end_note = models.TextField(blank=True)
+    # When the day's dismissal was completed (DESIGN.md §3), whatever its mode; not written
+    # yet. An emergency's end has its own fields above.
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
@@ -44,7 +54,18 @@ class DismissalDay(models.Model):
 
     @property
     def is_emergency(self) -> bool:
+        """The emergency rules are in force now: switched to emergency and not ended."""
+        return self.mode == self.Mode.EMERGENCY and self.emergency_ended_at is None
+
+    @property
+    def had_emergency(self) -> bool:
+        """The day was switched to emergency, whether or not it has ended since: its log is
+        an emergency log, and nobody is flagged late that day."""
         return self.mode == self.Mode.EMERGENCY
+
+    @property
+    def emergency_ended(self) -> bool:
+        return self.had_emergency and self.emergency_ended_at is not None
 
 
 def _tag_code() -> str:

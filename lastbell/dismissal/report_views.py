@@ -177,11 +177,13 @@ def emergencies_csv(request, school_id):
     r = Reports(request, school_id)
     tz = r.school.tz
     header = ["Date", "Emergency since", "Switched by", "Reunification site", "Instructions",
-              "Released"]  # fmt: skip
+              "Ended", "Ended by", "Released"]  # fmt: skip
     rows = (
         [d.date.isoformat(),
          d.emergency_at.astimezone(tz).strftime("%H:%M:%S") if d.emergency_at else "",
-         str(d.emergency_by or ""), d.reunification_site, d.emergency_message, d.released]
+         str(d.emergency_by or ""), d.reunification_site, d.emergency_message,
+         d.emergency_ended_at.astimezone(tz).strftime("%H:%M:%S") if d.emergency_ended_at
+         else "", str(d.emergency_ended_by or ""), d.released]
         for d in reports.emergency_days(r.school, r.start, r.end)
     )  # fmt: skip
     return r.csv("emergency days", header, rows)

@@ -124,7 +124,7 @@ def emergency_days(school, start: dt.date, end: dt.date):
     return (
         DismissalDay.objects.filter(school=school, date__range=(start, end),
                                     mode=DismissalDay.Mode.EMERGENCY)
-        .select_related("emergency_by")
+        .select_related("emergency_by", "emergency_ended_by")
         .annotate(released=Count("events", filter=Q(events__kind=Kind.RELEASED,
                                                     events__undone_by__isnull=True)))
         .order_by("-date")

@@ -454,7 +454,7 @@ def release(day: DismissalDay, student, *, adult: Adult, actor, verification: st
             adult=adult.record if adult.kind == To.ADULT else None, to_label=adult.name[:200],
             verification=verification, arrival=state.arrival,
             door=state.sent.door if state.sent else "", reunifier=reunifier[:200],
-            comfortable=comfortable, late=now > late_after(day), note=note[:500],
+            comfortable=comfortable, late=_late_release(day, now), note=note[:500],
         )  # fmt: skip
         audit_record(
             action="dismissal.released", actor=actor, target=event, school=day.school,
@@ -464,6 +464,12 @@ def release(day: DismissalDay, student, *, adult: Adult, actor, verification: st
         )  # fmt: skip
         _after_commit(day)
     return event
+
+
+def _late_release(day: DismissalDay, now: dt.datetime) -> bool:
+    """A release after dismissal plus the grace minutes is a documented late pickup; not on a
+    day with an emergency, whose releases follow the reunification and the all clear."""
+    return now > late_after(day) and not day.had_emergency
 
 
 def _locked_states(day, student_ids) -> list[StudentState]:
@@ -495,6 +501,10 @@ def release_group(day: DismissalDay, student_ids, *, to: str, label: str, actor,
     Students already released or absent are skipped. Returns the new release events."""
     if to not in GROUPS:
         raise Refused(_("A group is a bus, the walkers, the bikers or a program."))
+    if day.is_emergency:
+        # Each student goes to an adult checked at the reunification desk, never as a group.
+        raise Refused(_("In an emergency students are released one by one at the reunification "
+                        "desk, not as a group."))  # fmt: skip
     now = now or timezone.now()
     _require_today(day, now, _("Only today's dismissal can release students."))
     with transaction.atomic():
@@ -504,7 +514,7 @@ def release_group(day: DismissalDay, student_ids, *, to: str, label: str, actor,
             CustodyEvent(day=day, student_id=s.student_id, kind=Kind.RELEASED, at=now,
                          by=actor if actor is not None and actor.pk else None,
                          by_label=str(actor or "")[:200], to=to, to_label=label[:200],
-                         late=now > late_after(day))
+                         late=_late_release(day, now))
             for s in ready
         ])  # fmt: skip
         if events:
@@ -571,11 +581,12 @@ def undo_many(events: list[CustodyEvent], *, actor, reason: str = "",
 
 def is_late(state: StudentState, day: DismissalDay, now: dt.datetime) -> bool:
     """Still on campus after dismissal plus the grace minutes, or flagged late already. A
-    program's students stay on campus by design, and an emergency has its own accounting."""
+    program's students stay on campus by design, and a day with an emergency has its own
+    accounting (after the all clear too: the families were told when to come then)."""
     if not state.on_campus:
         return False
     return state.late or (
-        now > late_after(day) and not day.is_emergency
+        now > late_after(day) and not day.had_emergency
         and day.date == now.astimezone(day.school.tz).date()
         and state.row.plan_type != PlanType.PROGRAM
     )  # fmt: skip
@@ -585,7 +596,7 @@ def flag_late(day: DismissalDay, *, now: dt.datetime | None = None) -> list[int]
     """After dismissal plus the grace minutes, flag each student still on campus as late (once)
     and tell their guardians through the outbox. Returns the students flagged now."""
     now = now or timezone.now()
-    if now <= late_after(day) or day.is_emergency:
+    if now <= late_after(day) or day.had_emergency:
         return []
     from lastbell.messaging.services import queue_for_guardian
     from lastbell.people.models import Student
@@ -626,7 +637,10 @@ def flag_late(day: DismissalDay, *, now: dt.datetime | None = None) -> list[int]
 def emergency_start(day: DismissalDay, *, actor, message: str, site: str = "",
                     now: dt.datetime | None = None) -> int:  # fmt: skip
     """Switch the day to emergency and tell every guardian of a student on campus what to do.
-    Returns how many messages were queued."""
+    Returns how many messages were queued.
+
+    A day whose emergency ended may be switched again (a second incident): the new switch
+    replaces the day's emergency fields; the log keeps both from the audit."""
     from lastbell.messaging.services import queue_for_guardian
     from lastbell.people.models import Student
     from lastbell.people.services import guardians_to_tell
@@ -638,14 +652,20 @@ def emergency_start(day: DismissalDay, *, actor, message: str, site: str = "",
         locked = DismissalDay.objects.select_for_update().get(pk=day.pk)
         if locked.is_emergency:
             raise Refused(_("This day is already in emergency mode."))
-        before = locked.mode
+        before = {"mode": locked.mode}
+        if locked.emergency_ended:
+            before["ended_at"] = locked.emergency_ended_at.isoformat()
         day.mode, day.emergency_at, day.emergency_by = DismissalDay.Mode.EMERGENCY, now, actor
         day.emergency_message, day.reunification_site = message.strip(), site.strip()[:200]
+        day.emergency_ended_at = day.emergency_ended_by = None
+        day.emergency_end_note = ""
         day.save(update_fields=["mode", "emergency_at", "emergency_by", "emergency_message",
-                                "reunification_site"])  # fmt: skip
+                                "reunification_site", "emergency_ended_at",
+                                "emergency_ended_by", "emergency_end_note"])  # fmt: skip
         audit_record(
             action="dismissal.emergency", actor=actor, target=day, school=day.school,
-            before={"mode": before}, after={"mode": day.mode, "site": day.reunification_site},
+            before=before, after={"mode": day.mode, "site": day.reunification_site,
+                                  "message": day.emergency_message},
             via=Via.WEB, label="Switched to emergency reunification",
         )  # fmt: skip
         on_campus = [s.student_id for s in day_states(day) if s.on_campus]
@@ -669,6 +689,11 @@ def account(day: DismissalDay, student, *, status: str, actor, note: str = "",
     """In an emergency, record a student as accounted for, missing or injured."""
     if status not in EMERGENCY_STATUSES:
         raise Refused(_("A student is accounted for, missing or injured."))
+    if day.emergency_ended:
+        raise Refused(
+            _("The emergency ended at %(time)s: students are no longer accounted for. Release "
+              "them as on a normal day.") % {"time": _time(day.emergency_ended_at, day.school.tz)}
+        )  # fmt: skip
     if not day.is_emergency:
         raise Refused(_("Accounting for students is for emergency mode."))
     now = now or timezone.now()
@@ -684,3 +709,81 @@ def account(day: DismissalDay, student, *, status: str, actor, note: str = "",
         )  # fmt: skip
         _after_commit(day)
     return event
+
+
+def all_clear_students(day: DismissalDay, states: DayStates) -> set[int]:
+    """Whose guardians hear the all clear: the students whose guardians got the emergency's
+    instructions (not absent, not released for good before the switch) and any student on
+    campus now."""
+    start = day.emergency_at
+    undone_before = {e.undoes_id for state in states for e in state.events
+                     if e.kind == Kind.UNDONE and e.at <= start}  # fmt: skip
+    gone = {
+        state.student_id for state in states for e in state.events
+        if e.kind == Kind.RELEASED and e.at < start and e.pk not in undone_before
+    }  # fmt: skip
+    told = {s.student_id for s in states if not s.absent and s.student_id not in gone}
+    return told | {s.student_id for s in states if s.on_campus}
+
+
+def emergency_end(day: DismissalDay, *, actor, note: str,
+                  now: dt.datetime | None = None) -> int:  # fmt: skip
+    """The all clear: end the day's emergency. The day's normal rules apply again (check-in
+    on the phone, a release without the reunification steps) and nobody is flagged late that
+    day; the mode stays "emergency", so the log and the reports still say what the day was.
+
+    Every guardian who got the instructions hears the all clear, with `note` (what to do now)
+    and where their child is: still at school, or released to whom and when; so do the
+    guardians of a student back on campus since. Returns how many messages were queued.
+    """
+    from lastbell.messaging.models import Kind as MessageKind
+    from lastbell.messaging.services import queue_for_guardian
+    from lastbell.people.models import Student
+    from lastbell.people.services import guardians_to_tell
+
+    now = now or timezone.now()
+    note = note.strip()
+    with transaction.atomic():
+        locked = DismissalDay.objects.select_for_update().get(pk=day.pk)
+        if locked.emergency_ended:
+            by = locked.emergency_ended_by
+            raise Refused(
+                _("The emergency already ended at %(time)s (%(by)s). Nothing was sent again.")
+                % {"time": _time(locked.emergency_ended_at, day.school.tz),
+                   "by": by.get_full_name() if by else _("someone no longer on staff")}
+            )  # fmt: skip
+        if not locked.is_emergency:
+            raise Refused(_("Today's dismissal is not in emergency mode: there is nothing to end."))
+        _require_today(day, now, _("Only today's emergency can be ended."))
+        if not note:
+            raise Refused(_("Write what guardians are told now: where and when to pick up."))
+        day.mode, day.emergency_at = locked.mode, locked.emergency_at
+        day.emergency_ended_at, day.emergency_ended_by = now, actor
+        day.emergency_end_note = note[:1000]
+        day.save(update_fields=["emergency_ended_at", "emergency_ended_by",
+                                "emergency_end_note"])  # fmt: skip
+        audit_record(
+            action="dismissal.emergency_ended", actor=actor, target=day, school=day.school,
+            before={"mode": day.mode, "since": day.emergency_at.isoformat()},
+            after={"ended_at": now.isoformat(), "note": day.emergency_end_note},
+            via=Via.WEB, label="Ended emergency reunification (all clear)",
+        )  # fmt: skip
+        states = day_states(day)
+        queued = 0
+        students = Student.objects.filter(pk__in=all_clear_students(day, states)).prefetch_related(
+            "guardians", "custody_restrictions")  # fmt: skip
+        for student in students:
+            state = states.students[student.pk]
+            released = state.released
+            context = {"note": day.emergency_end_note, "at_school": state.on_campus}
+            if released is not None:
+                context["released_to"] = released.to_label or released.get_to_display()
+                context["released_at"] = _time(released.at, day.school.tz)
+            for guardian in guardians_to_tell(student, day.date):
+                queued += len(queue_for_guardian(
+                    guardian=guardian, kind=MessageKind.ALL_CLEAR,
+                    template="dismissal_all_clear", context=context,
+                    school=day.school, student=student, created_by=actor,
+                ))  # fmt: skip
+        _after_commit(day)
+    return queued

@@ -105,10 +105,14 @@ def tags_assign(request, school_id):
 @login_required
 @require_GET
 def tags_pdf(request, school_id):
-    """The hang tags as one PDF: the ticked ones (`?tag=<id>`, repeated), else all of the
-    school's."""
+    """The hang tags as one PDF: the ticked ones (`?tag=<id>`, repeated, from the list's form,
+    which also sends `ticked`), else all of the school's."""
     page = _tags_page(request, school_id)
     ticked = request.GET.getlist("tag")
+    if not ticked and request.GET.get("ticked"):
+        # "Print the ticked hang tags" with nothing ticked: not every tag of the school.
+        messages.error(request, "Tick the families whose hang tags you want, then print.")
+        return redirect("dismissal:tags", page.school.id)
     chosen = [int(value) for value in ticked if value.isdigit()] if ticked else None
     selected = hang_tags.tags_for_print(page.school, tag_ids=chosen)
     if not selected.exists():

@@ -53,7 +53,7 @@ def _late_moment(school, date: dt.date, days: dict) -> dt.datetime | None:
 
     day = days.get(school.pk)
     if day is not None:
-        return None if day.is_emergency else services.late_after(day)
+        return None if day.had_emergency else services.late_after(day)
     if not school.is_school_day(date):
         return None
     dismiss_at = school.dismissal_time_on(date)

@@ -88,7 +88,7 @@ class Screen:
             self.day.school = self.school
         self.late_after = services.late_after(self.day) if self.day else None
         self.past_due = bool(
-            self.day and not self.day.is_emergency and self.now > self.late_after
+            self.day and not self.day.had_emergency and self.now > self.late_after
             and self.day.date == self.today
         )  # fmt: skip
 
@@ -272,6 +272,7 @@ def _render_curb(request, screen, *, status=200, **forms_):
             queue=waiting, done=done, results=_search(screen, states, query) if query else None,
             late_ids={s.student_id for s in states if screen.is_late(s)},
         )  # fmt: skip
+    extra["no_tags"] = not CarTag.objects.filter(school=screen.school).exists()
     extra["tag_form"] = forms_.get("tag") or TagCheckInForm(school=screen.school)
     extra["qr_form"] = forms_.get("qr") or QRCheckInForm(school=screen.school)
     scanned = request.GET.get("code", "").strip()[:500]
@@ -649,8 +650,12 @@ def group_release(request, school_id):
     if not ids:
         messages.info(request, f"{group.label}: nobody left to release.")
         return redirect(back)
-    events = services.release_group(screen.day, ids, to=group.to, label=group.label,
-                                    actor=request.user)  # fmt: skip
+    try:
+        events = services.release_group(screen.day, ids, to=group.to, label=group.label,
+                                        actor=request.user)  # fmt: skip
+    except services.Refused as exc:
+        messages.error(request, f"{group.label}: {exc} Nobody was released.")
+        return redirect(back)
     n = len(events)
     messages.success(request, f"{group.label}: {n} student{'s' if n != 1 else ''} released.")
     return redirect(back)

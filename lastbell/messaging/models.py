@@ -20,6 +20,7 @@ class Kind(models.TextChoices):
     SIGN_IN_LINK = "sign_in_link", "Sign-in link"
     LATE_PICKUP = "late_pickup", "Late pickup"
     EMERGENCY = "emergency", "Emergency instructions"
+    ALL_CLEAR = "all_clear", "All clear (emergency over)"
     OTHER = "other", "Other"
 
 

@@ -132,6 +132,8 @@ def test_the_switch_asks_for_the_school_s_name(client, day, school, student, gua
                            {"message": "Go to the church lot.", "confirm": "Lincoln"})  # fmt: skip
     assert response.status_code == 400
     assert "Type the school&#x27;s name as shown" in response.content.decode()
+    blank = client.post(url("emergency_start", school), {"message": "Go.", "confirm": ""})
+    assert "Type the school&#x27;s name to switch to emergency." in blank.content.decode()
     day.refresh_from_db()
     assert day.mode == DismissalDay.Mode.NORMAL
     assert not Message.objects.exists()
@@ -282,6 +284,10 @@ def test_a_release_can_be_undone_from_the_student_s_log(client, emergency_day, s
     client.force_login(staff)
     client.post(url("emergency_student", school, student.pk), release_form(guardian))
     released = CustodyEvent.objects.get(kind=Kind.RELEASED)
+    unexplained = client.post(url("emergency_undo", school, released.pk), {"reason": " "},
+                              follow=True)  # fmt: skip
+    assert "Say why, for the record" in unexplained.content.decode()
+    assert not CustodyEvent.objects.filter(kind=Kind.UNDONE).exists()
     response = client.post(url("emergency_undo", school, released.pk), {"reason": "Wrong child"})
     assert response.status_code == 302
     assert services.day_states(emergency_day).students[student.pk].released is None
@@ -382,7 +388,10 @@ def test_the_csv_log_lists_every_event_with_the_counts(client, logged, school, s
     assert facts["Released"] == "1" and facts["Injured"] == "1"
     header = rows.index(["Time", "Student", "Student ID", "Event", "To", "Verification",
                          "Reunifier", "Comfortable", "By", "Note", "Undone later"])  # fmt: skip
-    events = rows[header + 1 :]
+    switched, *events = rows[header + 1 :]
+    assert switched[3:4] + switched[8:10] == ["Switched to emergency", "Sam Principal",
+                                              "St. Mark's, 12 Elm St"]  # fmt: skip
+    assert facts["Emergency ended"] == "not yet"
     assert events[0][1:4] == ['\'=HYPERLINK("http://x") Cell', logged.sis_id, "Injured"]
     assert events[0][9] == "'+ankle, with the nurse"
     assert events[1][0] == "14:10:00"
@@ -398,6 +407,7 @@ def test_the_pdf_log_names_the_students(client, logged, school, staff):
     assert response.content.startswith(b"%PDF")
     assert response["Content-Disposition"].endswith(' emergency log 2026-11-18.pdf"')
     text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.content)).pages)
+    text = " ".join(text.split())  # names wrap in narrow columns
     assert "Ana Rivera" in text and "Maria Lopez" in text and "Ms. Lee" in text
     assert "St. Mark's, 12 Elm St" in text
 

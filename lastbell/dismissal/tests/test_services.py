@@ -338,6 +338,19 @@ def test_in_an_emergency_families_check_in_at_the_desk_not_by_phone(day, student
     assert ids == [student.pk]
 
 
+def test_in_an_emergency_no_group_is_released_and_no_release_is_late(day, student, guardian,
+                                                                   staff, clock):  # fmt: skip
+    services.emergency_start(day, actor=staff, message="Go to the church lot.")
+    with pytest.raises(Refused, match="one by one at the reunification desk"):
+        services.release_group(day, [student.pk], to=To.WALK, label="Walkers", actor=staff)
+    assert not CustodyEvent.objects.filter(kind=Kind.RELEASED).exists()
+    clock(16, 30)  # long after dismissal: a reunification is not a late pickup
+    event = services.release(day, student, adult=Adult(To.GUARDIAN, guardian), actor=staff,
+                             verification=Verification.PHOTO_ID, reunifier="Ms. Lee",
+                             comfortable=True)  # fmt: skip
+    assert not event.late
+
+
 def test_accounting_is_only_for_emergencies(day, student, staff):
     with pytest.raises(Refused, match="emergency mode"):
         services.account(day, student, status=Kind.MISSING, actor=staff)

@@ -188,6 +188,15 @@ def test_the_pdf_of_the_ticked_tags_has_only_those(signed_in, school, tagged, ot
     assert "Bea N." in text and "Ana R." not in text and "77" not in text
 
 
+def test_printing_the_ticked_tags_with_none_ticked_prints_nothing(signed_in, school, tagged):
+    page = signed_in.get(url("tags", school)).content.decode()
+    assert '<input type="hidden" name="ticked" value="1">' in page
+    response = signed_in.get(url("tags_pdf", school), {"ticked": "1"})
+    assert response.status_code == 302
+    assert b"Tick the families whose hang tags you want" in signed_in.get(
+        response["Location"]).content  # fmt: skip
+
+
 def test_ticking_only_another_schools_tag_prints_nothing(signed_in, school, tagged, other_school):
     elsewhere = CarTag.objects.create(school=other_school, number=77)
     response = signed_in.get(url("tags_pdf", school), {"tag": [elsewhere.pk, "x"]})

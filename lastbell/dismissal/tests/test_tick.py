@@ -115,6 +115,19 @@ def test_an_early_release_day_moves_the_next_tick(school, time_machine):
     assert tasks.next_tick_at() == at(12, 40, 1)
 
 
+def test_a_day_that_had_an_emergency_needs_no_tick_even_after_the_all_clear(school, student,
+                                                                           clock):  # fmt: skip
+    admin = testing.make_staff(school)
+    clock(14, 0)
+    day = services.day_of(school, DAY)
+    services.emergency_start(day, actor=admin, message="Go to the church lot.")
+    clock(14, 30)
+    services.emergency_end(day, actor=admin, note="All clear.")
+    clock(15, 20)  # in what would be the late window
+    assert tasks.next_tick_at() == at(15, 50)  # only the every-30-minutes check
+    assert tasks.tick() == 0 and not late_flags()
+
+
 # The real worker ends its connections between tasks: the test must not hold its own open.
 @pytest.mark.django_db(transaction=True)
 def test_the_command_books_one_tick_and_each_tick_books_the_next(school, student, clock):

@@ -320,6 +320,17 @@ def test_curb_finds_a_family_by_name_and_checks_in_a_guardian(
                                                                       "name")  # fmt: skip
     assert "Nobody at school today matches" in text(client.get(url("curb", school, q="Zed")))
 
+    # One letter finds nobody by design: the page says to type more, not "nobody matches".
+    one = text(client.get(url("curb", school, q="a")))
+    assert "Type at least two letters of the name." in one and "Nobody" not in one
+
+
+def test_curb_says_when_no_family_has_a_car_tag_yet(client, day, school, student, staff):
+    client.force_login(staff)
+    assert 'data-testid="no-tags"' in client.get(url("curb", school)).content.decode()
+    CarTag.objects.create(school=school, number=1)
+    assert 'data-testid="no-tags"' not in client.get(url("curb", school)).content.decode()
+
 
 def test_curb_offers_no_check_in_to_a_restricted_guardian(client, day, school, student, staff):
     father = testing.make_guardian(student, first="Carlos", last="Rivera", with_user=False)
@@ -493,6 +504,9 @@ def test_release_search_finds_students_and_lists_those_called(
     client.force_login(staff)
     page = text(client.get(url("release_search", school, q="leo")))
     assert "Rivera, Leo" in page and "Rivera, Ana" not in page
+    one = text(client.get(url("release_search", school, q="l")))
+    assert "Type at least two letters of the name, or the student id." in one
+    assert "Nobody at school today matches" not in one
     check_in(day, tag, staff)
     called = client.get(url("release_search", school)).content.decode()
     assert url("release", school, student.pk) in called
@@ -579,6 +593,22 @@ def test_all_aboard_releases_a_bus_and_undoes_it_as_a_whole(
     assert client.get(url("group_undo", school, group="bus:999999")).status_code == 404
 
 
+def test_no_group_leaves_with_all_aboard_in_an_emergency(client, day, school, student, route,
+                                                        staff):  # fmt: skip
+    plan(student, PlanType.BUS, staff, bus_route=route)
+    client.force_login(staff)
+    assert "All aboard (1)" in text(client.get(url("groups", school)))
+    services.emergency_start(day, actor=staff, message="Go to the church lot.")
+
+    page = client.get(url("groups", school)).content.decode()
+    assert 'data-testid="no-groups-in-emergency"' in page
+    assert url("group_release", school) not in page
+    data = {"group": f"bus:{route.pk}", "student": [student.pk]}
+    r = client.post(url("group_release", school), data, follow=True)
+    assert "released one by one at the reunification desk" in text(r)
+    assert not released(student).exists()
+
+
 # --- late ------------------------------------------------------------------------------------
 
 
@@ -640,7 +670,7 @@ def test_the_timeline_is_the_chain_of_custody_without_controls(
     assert "<form" not in events and "<button" not in events
     # A past day reads as it was; a day without a dismissal says so.
     r = client.get(url("timeline", school, student.pk, date="2026-11-17"))
-    assert r.status_code == 200 and "No dismissal that day." in text(r)
+    assert r.status_code == 200 and "No dismissal was recorded in Last Bell that day." in text(r)
 
 
 # --- constant queries ------------------------------------------------------------------------
