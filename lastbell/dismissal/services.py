@@ -250,8 +250,11 @@ def tags_assign(school, *, actor=None) -> int:
 # Check-in
 
 
-def _after_commit(day):
-    live.board_changed(day.school_id)
+def _after_commit(day, states=None):
+    """Open screens hear of the change after commit. `states`: the students it touched, so that
+    the classroom screens of other homerooms need not fetch anything (None: every screen)."""
+    homerooms = None if states is None else {s.row.homeroom_id for s in states}
+    live.board_changed(day.school_id, homerooms=homerooms)
 
 
 def _require_today(day: DismissalDay, now: dt.datetime, message: str):
@@ -332,7 +335,7 @@ def check_in(day: DismissalDay, *, actor, method: str, guardian: Guardian | None
                    "adult": adult_name},
             via=Via.WEB, label=f"{adult_name or tag} checked in",
         )  # fmt: skip
-        _after_commit(day)
+        _after_commit(day, fresh)
     return arrival, [s.student_id for s in fresh]
 
 
@@ -365,7 +368,7 @@ def mark_sent(day: DismissalDay, student_ids, *, actor, door: str = "",
                 after={"students": [s.row.name for s in ready]}, via=Via.WEB,
                 label=f"Sent {len(ready)} to the door",
             )  # fmt: skip
-            _after_commit(day)
+            _after_commit(day, ready)
     return [s.student_id for s in ready]
 
 
@@ -462,7 +465,7 @@ def release(day: DismissalDay, student, *, adult: Adult, actor, verification: st
                                     "late": event.late},
             via=Via.WEB, label=f"{student.full_name} released to {adult.name}",
         )  # fmt: skip
-        _after_commit(day)
+        _after_commit(day, [state])
     return event
 
 
@@ -523,7 +526,7 @@ def release_group(day: DismissalDay, student_ids, *, to: str, label: str, actor,
                 after={"group": label, "students": [s.row.name for s in ready]}, via=Via.WEB,
                 label=f"{label}: {len(events)} released",
             )  # fmt: skip
-            _after_commit(day)
+            _after_commit(day, ready)
     return events
 
 
@@ -626,7 +629,7 @@ def flag_late(day: DismissalDay, *, now: dt.datetime | None = None) -> list[int]
                                  "phone": day.school.office_phone},
                         school=day.school, student=student,
                     )  # fmt: skip
-            _after_commit(day)
+            _after_commit(day, late)
     return [s.student_id for s in late]
 
 
@@ -707,7 +710,7 @@ def account(day: DismissalDay, student, *, status: str, actor, note: str = "",
             student=student, after={"status": status, "note": note}, via=Via.WEB,
             label=f"{student.full_name}: {event.get_kind_display().lower()}",
         )  # fmt: skip
-        _after_commit(day)
+        _after_commit(day, [state])
     return event
 
 

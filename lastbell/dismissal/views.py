@@ -13,12 +13,13 @@ are for the office and dismissal staff.
 
 import dataclasses
 import datetime as dt
+import functools
 from collections import defaultdict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,6 +27,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lastbell.accounts.access import school_access
 from lastbell.dismissal import services
 from lastbell.dismissal.models import Arrival, CarTag, CustodyEvent, DismissalDay, TagStudent
 from lastbell.dismissal.screen_forms import (
@@ -39,7 +41,9 @@ from lastbell.dismissal.screen_forms import (
 )
 from lastbell.people.models import CustodyRestriction, GuardianLink, Student, name_key
 from lastbell.people.services import pickup_people
+from lastbell.plans import stamps
 from lastbell.plans.models import PlanType
+from lastbell.plans.regions import scope_key, shared_response
 from lastbell.plans.views import SchoolPage
 from lastbell.schools.models import Homeroom
 
@@ -123,6 +127,40 @@ class Screen:
         return render(self.request, template, context, status=status)
 
 
+def shared_live(view):
+    """A live refresh of this screen (GET, htmx, target `live`) is rendered once per state of
+    the day and scope, and that HTML serves every screen asking for the same (plans/regions.py):
+    at dismissal each change makes every open curb, classroom, door and overview screen of the
+    school ask again at once. The state of the day is the board's stamps, the day's last
+    custody event (the chain only grows: check-ins, calls, releases, undos, late flags) and the
+    day's own row; the minute is part of it too, for what the clock changes (late, windows).
+    Page loads and posts go to the view as usual."""
+
+    @functools.wraps(view)
+    def wrapper(request, school_id, *args, **kwargs):
+        def respond():
+            return view(request, school_id, *args, **kwargs)
+
+        htmx = getattr(request, "htmx", None)
+        if not (htmx and htmx.target == "live" and request.method == "GET"):
+            return respond()
+        access = school_access(request.user, school_id)
+        stamp = stamps.current(access.school.id)
+        today = access.school.today()
+        day = DismissalDay.objects.filter(school=access.school, date=today).values_list(
+            "pk", "mode", "dismiss_at", "emergency_at", "emergency_ended_at"
+        ).first()  # fmt: skip
+        if stamp is None or day is None:
+            return respond()
+        last = CustodyEvent.objects.filter(day_id=day[0]).aggregate(last=Max("id"))["last"]
+        minute = int(timezone.now().timestamp() // 60)
+        key = ("dismissal", view.__name__, access.school.id, today, *day, *stamp, last, minute,
+               *scope_key(request, access))  # fmt: skip
+        return shared_response(request, key, lambda: respond().content.decode())
+
+    return wrapper
+
+
 def _no_day(screen):
     messages.error(
         screen.request, "There is no dismissal today: the school calendar has no school today."
@@ -169,6 +207,7 @@ def _search_words(query: str) -> list[str]:
 
 @login_required
 @require_GET
+@shared_live
 def overview(request, school_id):
     screen = Screen(request, school_id)
     extra = {}
@@ -292,6 +331,7 @@ def _render_curb(request, screen, *, status=200, **forms_):
 
 @login_required
 @require_GET
+@shared_live
 def curb(request, school_id):
     screen = Screen(request, school_id, staff_only=True)
     return _render_curb(request, screen)
@@ -349,6 +389,7 @@ def _grade_key(grade: str):
 
 @login_required
 @require_GET
+@shared_live
 def classroom(request, school_id):
     screen = Screen(request, school_id)
     homerooms = Homeroom.objects.filter(school=screen.school).order_by("name")
@@ -417,6 +458,7 @@ def sent(request, school_id):
 
 @login_required
 @require_GET
+@shared_live
 def release_search(request, school_id):
     screen = Screen(request, school_id, staff_only=True)
     query = request.GET.get("q", "").strip()
@@ -619,6 +661,7 @@ def _groups(states) -> dict[str, Group]:
 
 @login_required
 @require_GET
+@shared_live
 def groups(request, school_id):
     screen = Screen(request, school_id, staff_only=True)
     extra = {}
@@ -705,6 +748,7 @@ def group_undo(request, school_id):
 
 @login_required
 @require_GET
+@shared_live
 def late(request, school_id):
     screen = Screen(request, school_id)
     extra = {}

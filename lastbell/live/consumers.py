@@ -162,7 +162,10 @@ class BoardStream(AsyncHttpConsumer):
             await asyncio.sleep(RECEIVE_PAUSE_SECONDS)
 
     async def board_changed(self, event):
-        data = json.dumps({"school": event.get("school")})
+        data = {"school": event.get("school")}
+        if "homerooms" in event:  # only these homerooms' students changed (signals.py)
+            data["homerooms"] = event["homerooms"]
+        data = json.dumps(data)
         await self.send_body(f"event: board\ndata: {data}\n\n".encode(), more_body=True)
 
     async def disconnect(self):

@@ -38,26 +38,35 @@ def group_name(school_id: int) -> str:
 class _Announce:
     """The on-commit callback for one school, recognisable among those already queued."""
 
-    def __init__(self, school_id: int):
+    def __init__(self, school_id: int, homerooms: set[int | None] | None):
         self.school_id = school_id
+        self.homerooms = homerooms
 
     def __call__(self):
-        send(self.school_id)
+        send(self.school_id, self.homerooms)
 
     def __repr__(self):
-        return f"<board_changed school={self.school_id}>"
+        return f"<board_changed school={self.school_id} homerooms={self.homerooms}>"
 
 
-def board_changed(school_id: int | None, *, using=None) -> None:
-    """Announce, after commit, that the school's day board changed."""
+def board_changed(school_id: int | None, *, homerooms=None, using=None) -> None:
+    """Announce, after commit, that the school's day board changed.
+
+    `homerooms`: when only these homerooms' students changed (a dismissal step), so that a
+    classroom screen of another homeroom need not fetch anything (app.js). None: anything
+    may have changed. A student without a homeroom counts as the homeroom None."""
     if school_id is None:
         return
     school_id = int(school_id)
+    rooms = None if homerooms is None else set(homerooms)
     queued = transaction.get_connection(using).run_on_commit
     # A rolled-back savepoint drops its callbacks with it, so this check stays right.
-    if any(isinstance(cb, _Announce) and cb.school_id == school_id for _, cb, _ in queued):
-        return
-    transaction.on_commit(_Announce(school_id), using=using)
+    for _, callback, _ in queued:
+        if isinstance(callback, _Announce) and callback.school_id == school_id:
+            if callback.homerooms is not None:
+                callback.homerooms = None if rooms is None else callback.homerooms | rooms
+            return
+    transaction.on_commit(_Announce(school_id, rooms), using=using)
 
 
 # The event loop that serves this process's live streams (set by consumers.py). The in-memory
@@ -70,10 +79,13 @@ def set_serving_loop(loop: asyncio.AbstractEventLoop) -> None:
     _serving_loop = loop
 
 
-async def _group_send(layer, school_id: int, token=None) -> None:
+async def _group_send(layer, school_id: int, token=None, homerooms=None) -> None:
     from lastbell.live import watcher  # it imports this module
 
-    await layer.group_send(group_name(school_id), {"type": EVENT, "school": school_id})
+    message = {"type": EVENT, "school": school_id}
+    if homerooms is not None:
+        message["homerooms"] = sorted(homerooms, key=lambda room: (room is None, room or 0))
+    await layer.group_send(group_name(school_id), message)
     watcher.announced(school_id, token)
 
 
@@ -86,7 +98,7 @@ def _warn(exc: BaseException) -> None:
     log.warning("Live update not sent (open pages refresh on their own): %r", exc)
 
 
-def send(school_id: int) -> None:
+def send(school_id: int, homerooms=None) -> None:
     """Send the message now; never raises."""
     try:
         from lastbell.live import watcher  # it imports this module
@@ -98,23 +110,27 @@ def send(school_id: int) -> None:
         token = watcher.token_before_announcing(layer, school_id)
         loop = _serving_loop
         if loop is not None and loop.is_running():
-            future = asyncio.run_coroutine_threadsafe(_group_send(layer, school_id, token), loop)
+            future = asyncio.run_coroutine_threadsafe(
+                _group_send(layer, school_id, token, homerooms), loop
+            )
             future.add_done_callback(_log_failure)
         elif _loop_in_this_thread():
             # async_to_sync refuses to run beside a loop (a sync caller in an async program):
             # send from a thread of its own.
-            thread = threading.Thread(target=_send_now, args=(layer, school_id, token), daemon=True)
+            thread = threading.Thread(
+                target=_send_now, args=(layer, school_id, token, homerooms), daemon=True
+            )
             thread.start()
             thread.join(5)
         else:
-            _send_now(layer, school_id, token)
+            _send_now(layer, school_id, token, homerooms)
     except Exception as exc:  # noqa: BLE001 — a write must never fail for its announcement
         _warn(exc)
 
 
-def _send_now(layer, school_id: int, token=None) -> None:
+def _send_now(layer, school_id: int, token=None, homerooms=None) -> None:
     try:
-        async_to_sync(_group_send)(layer, school_id, token)
+        async_to_sync(_group_send)(layer, school_id, token, homerooms)
     except Exception as exc:  # noqa: BLE001
         _warn(exc)
 

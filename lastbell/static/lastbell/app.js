@@ -105,7 +105,20 @@
       dropped = false;
       say("Live", "live");
     });
-    source.addEventListener("board", soon);
+    // A classroom screen of some homerooms (data-live-homerooms) skips the dismissal steps
+    // of other homerooms' students: the event names the homerooms it touched, if it knows.
+    source.addEventListener("board", function (event) {
+      var region = document.querySelector("[data-live-homerooms]");
+      if (region) {
+        var mine = region.getAttribute("data-live-homerooms").split(",").map(Number);
+        var touched = null;
+        try { touched = JSON.parse(event.data).homerooms; } catch (e) { touched = null; }
+        if (touched && !touched.some(function (room) { return mine.indexOf(room) !== -1; })) {
+          return;
+        }
+      }
+      soon();
+    });
     source.addEventListener("error", function () {
       dropped = true;
       if (source.readyState === EventSource.CLOSED) poll();
