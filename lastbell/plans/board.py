@@ -298,13 +298,22 @@ def day_board(school, date: dt.date, *, homeroom_ids=None, student_ids=None) -> 
     dismissal every screen of a school asks for the same board, and any write to what the
     board reads changes the stamp in its own transaction, so a reused board is never stale.
     """
-    if student_ids is None and (stamp := stamps.current(school.id)) is not None:
-        board = _reused_board(school, date, stamp)
-        if homeroom_ids is not None:
-            wanted = set(homeroom_ids)
-            rows = [row for row in board.rows if row.homeroom_id in wanted]
-            board = DayBoard(school, date, board.is_school_day, board.no_school_reason, rows)
-        return board
+    stamp = stamps.current(school.id)
+    if stamp is not None:
+        # Some students' board (a family's, one student's) is cut from the school's when
+        # that one is at hand already, as it is all through dismissal; it is not worth
+        # resolving the whole school for them otherwise.
+        board = (_reused_board(school, date, stamp) if student_ids is None
+                 else _cached_board(school, date, stamp))  # fmt: skip
+        if board is not None:
+            rooms = None if homeroom_ids is None else set(homeroom_ids)
+            pupils = None if student_ids is None else set(student_ids)
+            if rooms is None and pupils is None:
+                return board
+            rows = [row for row in board.rows
+                    if (rooms is None or row.homeroom_id in rooms)
+                    and (pupils is None or row.student_id in pupils)]  # fmt: skip
+            return DayBoard(school, date, board.is_school_day, board.no_school_reason, rows)
     boards = plan_days(school, date, date, homeroom_ids=homeroom_ids, student_ids=student_ids)
     return boards[date]
 
@@ -366,8 +375,21 @@ class ReuseCache:
 board_cache = ReuseCache(size=48)
 
 
+def _board_key(school, date, stamp) -> tuple:
+    return (connection.alias, connection.settings_dict["NAME"], school.id, date, *stamp)
+
+
+def _cached_board(school, date, stamp) -> DayBoard | None:
+    board = board_cache.get(_board_key(school, date, stamp))
+    if board is None:
+        return None
+    board = copy.copy(board)
+    board.school = school
+    return board
+
+
 def _reused_board(school, date, stamp) -> DayBoard:
-    key = (connection.alias, connection.settings_dict["NAME"], school.id, date, *stamp)
+    key = _board_key(school, date, stamp)
     board = board_cache.resolved(key, lambda: plan_days(school, date, date)[date])
     # Rows are shared and never changed by readers; the school is the caller's.
     board = copy.copy(board)

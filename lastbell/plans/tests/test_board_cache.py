@@ -65,3 +65,31 @@ def test_different_keys_resolve_side_by_side():
     release.set()
     thread.join()
     assert cache.get("a") == "slow"
+
+
+@pytest.mark.django_db(transaction=True)  # boards are reused between committed states only
+def test_some_students_board_is_cut_from_the_schools_when_that_one_is_at_hand(
+    on_school_day, school, student, django_assert_num_queries
+):
+    from lastbell import testing
+    from lastbell.attendance.services import AbsenceSpec, absence_record
+    from lastbell.plans.board import board_cache, day_board
+
+    board_cache.clear()
+    other = testing.make_student(school, first="Ben", last="Okafor")
+    absence_record(student=other, spec=AbsenceSpec(date=on_school_day))
+    afresh = day_board(school, on_school_day, student_ids=[other.pk, student.pk])
+    whole = day_board(school, on_school_day)  # now at hand
+
+    with django_assert_num_queries(1):  # the stamp, nothing else
+        cut = day_board(school, on_school_day, student_ids=[other.pk, student.pk])
+
+    assert [(r.student_id, r.plan_type, r.detail) for r in cut.rows] == [
+        (r.student_id, r.plan_type, r.detail) for r in afresh.rows
+    ]
+    assert {r.student_id for r in cut.rows} == {other.pk, student.pk}
+    assert {other.pk, student.pk} <= {r.student_id for r in whole.rows}
+    # A change is never served from the old board.
+    absence_record(student=student, spec=AbsenceSpec(date=on_school_day))
+    (row,) = day_board(school, on_school_day, student_ids=[student.pk]).rows
+    assert row.plan_type == "absence"
