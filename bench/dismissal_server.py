@@ -1,0 +1,64 @@
+"""The dismissal benchmark's server with what-if changes: `python -m bench.dismissal_server
+<uvicorn args>`, run by bench/dismissal_load.py `--what-if`.
+
+The same uvicorn on lastbell.asgi as bench/serving.py's `Server`, after changes named in
+BENCH_WHATIF (comma-separated) to this process only, never to the app — experiments whose
+figures say what a change to lastbell/ would bring:
+
+- `close-db`: every request closes its database connection at its end (CONN_MAX_AGE 0), as
+  Django advises under ASGI. lastbell/settings.py keeps connections for 60 s with
+  DATABASE_URL, but under ASGI each request's sync code runs in a thread of its own
+  (asgiref's ThreadSensitiveContext, one per request), so a kept connection stays open in a
+  thread that is gone: under load PostgreSQL runs out of connections ("too many clients");
+- `reuse-board`: `day_board(..., student_ids=...)` outside a transaction takes the students'
+  rows from the school's reused board (plans/board.py) instead of resolving them afresh, as
+  the whole-school and homeroom boards already do. One family's or one student's board is
+  asked for by every check-in, "Sent", release page and release, and every poll of a
+  guardian's card.
+"""
+
+import os
+import sys
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lastbell.settings")
+WHATIF = {name for name in os.environ.get("BENCH_WHATIF", "").split(",") if name}
+
+if "close-db" in WHATIF:
+    from lastbell import settings
+
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+import django  # noqa: E402
+
+django.setup()
+
+import uvicorn  # noqa: E402
+
+if "reuse-board" in WHATIF:
+    from django.db import transaction
+
+    from lastbell.api import v1
+    from lastbell.dismissal import services
+    from lastbell.family import views as family_views
+    from lastbell.plans import board
+    from lastbell.plans import views as plan_views
+    from lastbell.schools import views as school_views
+
+    _day_board = board.day_board
+
+    def day_board(school, date, *, homeroom_ids=None, student_ids=None):
+        if student_ids is None or transaction.get_connection().in_atomic_block:
+            return _day_board(school, date, homeroom_ids=homeroom_ids, student_ids=student_ids)
+        whole = _day_board(school, date)  # reused while the school's stamp is unchanged
+        wanted = set(student_ids)
+        rooms = None if homeroom_ids is None else set(homeroom_ids)
+        rows = [row for row in whole.rows if row.student_id in wanted
+                and (rooms is None or row.homeroom_id in rooms)]  # fmt: skip
+        return board.DayBoard(school, date, whole.is_school_day, whole.no_school_reason, rows)
+
+    for module in (board, services, v1, family_views, plan_views, school_views):
+        module.day_board = day_board
+
+if __name__ == "__main__":
+    sys.argv[0] = "uvicorn"
+    sys.exit(uvicorn.main())
