@@ -19,7 +19,7 @@ from collections import defaultdict
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -131,9 +131,9 @@ def shared_live(view):
     """A live refresh of this screen (GET, htmx, target `live`) is rendered once per state of
     the day and scope, and that HTML serves every screen asking for the same (plans/regions.py):
     at dismissal each change makes every open curb, classroom, door and overview screen of the
-    school ask again at once. The state of the day is the board's stamps, the day's last
-    custody event (the chain only grows: check-ins, calls, releases, undos, late flags) and the
-    day's own row; the minute is part of it too, for what the clock changes (late, windows).
+    school ask again at once. The state of the day is the board's stamps, the length of the
+    day's chain of custody (it only grows: check-ins, calls, releases, undos, late flags) and
+    the day's own row; the minute is part of it too, for what the clock changes (late, windows).
     Page loads and posts go to the view as usual."""
 
     @functools.wraps(view)
@@ -152,9 +152,12 @@ def shared_live(view):
         ).first()  # fmt: skip
         if stamp is None or day is None:
             return respond()
-        last = CustodyEvent.objects.filter(day_id=day[0]).aggregate(last=Max("id"))["last"]
+        # How many events, not the last one's id: ids are taken before commit, so on
+        # PostgreSQL a lower id can commit after a higher one. The chain only grows, so its
+        # length names each committed state.
+        events = CustodyEvent.objects.filter(day_id=day[0]).count()
         minute = int(timezone.now().timestamp() // 60)
-        key = ("dismissal", view.__name__, access.school.id, today, *day, *stamp, last, minute,
+        key = ("dismissal", view.__name__, access.school.id, today, *day, *stamp, events, minute,
                *scope_key(request, access))  # fmt: skip
         return shared_response(request, key, lambda: respond().content.decode())
 

@@ -104,3 +104,25 @@ def test_a_page_load_is_never_shared(school, staff, day):
     assert "<html" in response.content.decode()
     assert region_cache.resolutions == 0
     assert Arrival.objects.count() == 0
+
+
+def test_a_step_that_commits_after_a_later_one_is_not_missed(school, staff, day, student, clock):
+    """On PostgreSQL ids are taken before commit: a step with a lower id can commit after one
+    with a higher id. A screen asking between the two must not keep the first state."""
+    walker = testing.make_student(school, first="Wes", last="Walker")
+    client = signed_in(staff)
+
+    def released_count():
+        html = client.get(url("overview", school), **LIVE).content.decode()
+        return int(re.search(r'data-testid="released">(\d+)<', html).group(1))
+
+    def released(pupil, pk):
+        CustodyEvent.objects.bulk_create([CustodyEvent(
+            pk=pk, day=day, student=pupil, kind=CustodyEvent.Kind.RELEASED, at=clock(14, 55),
+            to="walk", to_label="Walkers")])  # fmt: skip
+
+    assert released_count() == 0
+    released(walker, 900_000)  # commits first, with the higher id
+    assert released_count() == 1
+    released(student, 800_000)  # took its id earlier, commits now
+    assert released_count() == 2
