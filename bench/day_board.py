@@ -77,10 +77,11 @@ def parse_args(argv=None):
 
 
 class ThrowawayDatabase:
-    """A temporary data directory, and on PostgreSQL a temporary database on the server."""
+    """A temporary data directory, and on PostgreSQL a temporary database on the server, named
+    `lastbell_<tag>bench_<pid>` so that benchmarks running side by side keep apart."""
 
-    def __init__(self):
-        self.data_dir = tempfile.mkdtemp(prefix="lastbell-bench-")
+    def __init__(self, tag: str = ""):
+        self.data_dir = tempfile.mkdtemp(prefix=f"lastbell-{tag}bench-")
         os.environ["LASTBELL_DATA_DIR"] = self.data_dir
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lastbell.settings")
         self.admin_url = None
@@ -95,7 +96,7 @@ class ThrowawayDatabase:
         from psycopg import sql
 
         self.admin_url = url
-        self.name = f"lastbell_bench_{os.getpid()}"
+        self.name = f"lastbell_{tag}bench_{os.getpid()}"
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(self.name)))
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,32 +32,8 @@ STARTUP_TIMEOUT = 60  # seconds for the server to answer its first request
 # The database, and the channel layer's leftovers
 
 
-class BenchDatabase(ThrowawayDatabase):
-    """bench/day_board.py's throwaway database, named `lastbell_<tag>bench_<pid>` on
-    PostgreSQL: a name of its own, created here and dropped at the end."""
-
-    def __init__(self, tag: str):
-        self.data_dir = tempfile.mkdtemp(prefix=f"lastbell-{tag}bench-")
-        os.environ["LASTBELL_DATA_DIR"] = self.data_dir
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lastbell.settings")
-        self.admin_url = self.name = None
-        url = os.environ.get("DATABASE_URL", "")
-        if not url:
-            self.label = f"SQLite file in {self.data_dir}"
-            return
-        if not url.startswith(("postgres://", "postgresql://")):
-            raise SystemExit(f"The benchmark runs on SQLite or PostgreSQL, not {url.split(':')[0]}")
-        import psycopg
-        from psycopg import sql
-
-        self.admin_url = url
-        self.name = f"lastbell_{tag}bench_{os.getpid()}"
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(self.name)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
-        parts = urllib.parse.urlsplit(url)
-        os.environ["DATABASE_URL"] = urllib.parse.urlunsplit(parts._replace(path=f"/{self.name}"))
-        self.label = f"temporary database {self.name}"
+# bench/day_board.py's throwaway database; each benchmark passes a tag of its own.
+BenchDatabase = ThrowawayDatabase
 
 
 def group_members(school_id: int, *, clear: bool = False) -> int | None:
