@@ -107,6 +107,12 @@ class InArray(models.Lookup):
         if not values:
             raise EmptyResultSet
         if connection.vendor == "postgresql":
-            text = isinstance(self.lhs.output_field, models.CharField | models.TextField)
-            return f"{lhs} = ANY(%s::{'text' if text else 'bigint'}[])", [*lhs_params, values]
+            field = self.lhs.output_field
+            if isinstance(field, models.CharField | models.TextField):
+                kind = "text"
+            elif isinstance(field, models.IntegerField):
+                kind = "bigint"
+            else:
+                raise TypeError(f"in_array takes text or integer fields, not {field!r}")
+            return f"{lhs} = ANY(%s::{kind}[])", [*lhs_params, values]
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]

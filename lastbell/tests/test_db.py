@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from lastbell import testing
@@ -54,3 +55,14 @@ def test_in_array_matches_numbers_and_text_with_commas_and_quotes():
     assert sorted(e for (e,) in found) == sorted(odd[1:])
     assert list(Student.objects.filter(pk__in_array=[])) == []
     assert Student.objects.exclude(pk__in_array=[]).count() == 4
+
+
+def test_in_array_refuses_on_postgresql_a_field_it_cannot_send_as_an_array():
+    school = testing.make_school(testing.make_district())
+    Absence.objects.create(student=testing.make_student(school), date=dt.date(2026, 11, 16))
+    dates = Absence.objects.filter(date__in_array=[dt.date(2026, 11, 16)])
+    if connection.vendor == "postgresql":  # an array of dates would be cast to bigint[]
+        with pytest.raises(TypeError, match="text or integer"):
+            list(dates)
+    else:  # a plain IN takes any field
+        assert dates.count() == 1
