@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "lastbell.people",
     "lastbell.plans",
     "lastbell.attendance",
+    "lastbell.truancy",
     "lastbell.dismissal",
     "lastbell.audit",
     "lastbell.messaging",

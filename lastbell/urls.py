@@ -116,5 +116,7 @@ urlpatterns = [
     path("family/", include("lastbell.family.urls")),
     path("api/v1/", api_v1.urls),
     path("", include("lastbell.imports.urls")),
+    path("", include("lastbell.attendance.urls")),
+    path("", include("lastbell.truancy.urls")),
     path("district/<int:district_id>/tokens/", include(api_tokens)),
 ]

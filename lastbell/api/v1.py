@@ -16,10 +16,12 @@ from ninja.security import HttpBearer
 from pydantic import Field
 
 from lastbell.api.models import ApiToken, Permission
-from lastbell.attendance.models import Absence
+from lastbell.attendance.codes import CodeMap
+from lastbell.attendance.models import Absence, Category
 from lastbell.attendance.services import AbsenceSpec, absence_record, absence_remove
 from lastbell.people.models import Student
 from lastbell.plans.board import day_board
+from lastbell.plans.models import Source
 from lastbell.plans.weekdays import SCHOOL_WEEK
 from lastbell.schools.models import School
 
@@ -183,7 +185,7 @@ def board(request, school_id: int, date: dt.date | None = None):
 
 
 class AttendanceEventIn(Schema):
-    """An absence, early departure or correction from the attendance system."""
+    """An absence, tardy, early departure or correction from the attendance system."""
 
     event_id: str = Field(
         min_length=1, max_length=100,
@@ -192,11 +194,16 @@ class AttendanceEventIn(Schema):
     )  # fmt: skip
     student_id: str = Field(min_length=1, max_length=64, description="The SIS student id")
     date: dt.date
-    kind: Literal["absent", "early_departure", "present"] = Field(
+    kind: Literal["absent", "tardy", "early_departure", "present"] = Field(
         description="present withdraws an absence the source sent for that day"
     )
     excused: bool = False
     departs_at: dt.time | None = Field(None, description="Required for early_departure")
+    minutes: int | None = Field(
+        None, ge=0, le=1440,
+        description="Minutes late (tardy) or missed (early_departure). For an early departure "
+        "without it, the minutes until the school's usual dismissal",
+    )  # fmt: skip
     reason: str = Field("", max_length=200)
 
 
@@ -217,8 +224,12 @@ class EdFiAttendanceEvent(Schema):
     eventDate: dt.date
     attendanceEventCategoryDescriptor: str = Field(max_length=300)
     attendanceEventReason: str = Field("", max_length=200)
+    arrivalTime: dt.time | None = None
     departureTime: dt.time | None = None
     eventDuration: float | None = None
+    schoolAttendanceDuration: int | None = Field(
+        None, ge=0, le=1440, description="Minutes late (tardy) or missed (early departure)"
+    )
 
 
 class AbsenceOut(Schema):
@@ -226,6 +237,7 @@ class AbsenceOut(Schema):
     kind: str
     excused: bool
     departs_at: dt.time | None
+    minutes: int | None
     reason: str
 
 
@@ -234,26 +246,23 @@ class EventResult(Schema):
     outcome: Literal["created", "updated", "kept", "removed"]
     student_id: str
     absence: AbsenceOut | None
+    note: str = Field("", description="Why nothing changed, when staff set that day by hand")
 
 
-EDFI_CATEGORIES = {
-    "excused absence": ("absent", True),
-    "unexcused absence": ("absent", False),
-    "early departure": ("early_departure", True),
-    "tardy": ("present", False),
-    "in attendance": ("present", False),
-}
+STAFF_KEPT = ("Staff changed this day's attendance in Last Bell by hand; it stays as they set "
+              "it.")  # fmt: skip
 
 
-def _edfi_event(event: EdFiAttendanceEvent) -> tuple[AttendanceEventIn, int]:
-    category = event.attendanceEventCategoryDescriptor.rsplit("#", 1)[-1].strip().lower()
-    if category not in EDFI_CATEGORIES:
+def _edfi_event(event: EdFiAttendanceEvent, codes: CodeMap) -> tuple[AttendanceEventIn, int]:
+    """Our event from an Ed-Fi one; its category through the district's attendance codes."""
+    raw = event.attendanceEventCategoryDescriptor
+    category = codes.category(raw)
+    if category is None:
         raise Problem(422, "Some fields are wrong", "Nothing was changed.", [{
             "field": "attendanceEventCategoryDescriptor",
-            "message": "Unknown category; expected one of: "
-            + ", ".join(name.title() for name in EDFI_CATEGORIES),
+            "message": f"Unknown category: {codes.unknown(raw)}.",
         }])  # fmt: skip
-    kind, excused = EDFI_CATEGORIES[category]
+    kind, excused = Category.split(category)
     if kind == "absent" and event.eventDuration is not None and event.eventDuration < 1:
         # A part-day absence with a departure time is an early departure.
         kind = "early_departure" if event.departureTime else kind
@@ -262,7 +271,7 @@ def _edfi_event(event: EdFiAttendanceEvent) -> tuple[AttendanceEventIn, int]:
     ours = AttendanceEventIn(
         event_id=key, student_id=event.studentReference.studentUniqueId, date=event.eventDate,
         kind=kind, excused=excused, departs_at=event.departureTime,
-        reason=event.attendanceEventReason,
+        minutes=event.schoolAttendanceDuration, reason=event.attendanceEventReason,
     )  # fmt: skip
     return ours, event.schoolReference.schoolId
 
@@ -293,6 +302,9 @@ def _apply(request, event: AttendanceEventIn, edfi_school=None) -> dict:
         if absence is None:
             return {"event_id": event.event_id, "outcome": "kept",
                     "student_id": student.sis_id, "absence": None}  # fmt: skip
+        if absence.source == Source.STAFF:
+            return {"event_id": event.event_id, "outcome": "kept", "note": STAFF_KEPT,
+                    "student_id": student.sis_id, "absence": absence}  # fmt: skip
         absence_remove(absence=absence, actor=None)
         return {"event_id": event.event_id, "outcome": "removed",
                 "student_id": student.sis_id, "absence": None}  # fmt: skip
@@ -301,12 +313,16 @@ def _apply(request, event: AttendanceEventIn, edfi_school=None) -> dict:
             {"field": "departs_at", "message": "An early departure needs the time it happens."}
         ])  # fmt: skip
     spec = AbsenceSpec(date=event.date, kind=event.kind, excused=event.excused,
-                       departs_at=event.departs_at, reason=event.reason)  # fmt: skip
+                       departs_at=event.departs_at, reason=event.reason,
+                       minutes=event.minutes)  # fmt: skip
     absence, outcome = absence_record(
         student=student, spec=spec, event_id=event.event_id, source_detail=via_label
     )
+    note = ""
+    if outcome == "staff":
+        outcome, note = "kept", STAFF_KEPT
     return {"event_id": event.event_id, "outcome": outcome, "student_id": student.sis_id,
-            "absence": absence}  # fmt: skip
+            "absence": absence, "note": note}  # fmt: skip
 
 
 @api.post("/attendance/events", response={200: EventResult, 201: EventResult},
@@ -322,7 +338,8 @@ def attendance_event(request, event: AttendanceEventIn):
 def attendance_edfi(request, event: EdFiAttendanceEvent):
     """The same, from an Ed-Fi StudentSchoolAttendanceEvent. The school is matched by its
     code in Last Bell; the event's `id`, or its natural key, makes it idempotent."""
-    ours, school_id = _edfi_event(event)
+    token = _require(request, Permission.ATTENDANCE_WRITE)
+    ours, school_id = _edfi_event(event, CodeMap.for_district(token.district_id))
     result = _apply(request, ours, edfi_school=school_id)
     return Status(201 if result["outcome"] == "created" else 200, result)
 
@@ -351,6 +368,9 @@ def attendance_event_delete(request, event_id: str):
     """Withdraw an event: the day's usual plan comes back."""
     absence = _event_absence(_require(request, Permission.ATTENDANCE_WRITE), event_id)
     sis_id = absence.student.sis_id
+    if absence.source == Source.STAFF:
+        return {"event_id": event_id, "outcome": "kept", "student_id": sis_id,
+                "absence": absence, "note": STAFF_KEPT}  # fmt: skip
     absence_remove(absence=absence, actor=None)
     return {"event_id": event_id, "outcome": "removed", "student_id": sis_id, "absence": None}
 

@@ -1,8 +1,10 @@
-"""Writes of attendance: absences from the attendance system, each with its audit event.
+"""Writes of attendance: absences, tardies and early departures from the attendance system or
+from staff, each with its audit event.
 
 An absence is keyed by student and date (one per day). A source's event id, kept in
 `external_id`, lets the source correct or delete what it sent; sending the same event again
-changes nothing.
+changes nothing. What staff set in Last Bell (source "staff") is theirs: an import or the API
+never overwrites or withdraws it (DESIGN.md §2 "Who set it"), and reports it as kept.
 """
 
 import contextlib
@@ -13,12 +15,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from lastbell import live
-from lastbell.attendance.models import Absence
+from lastbell.attendance.codes import CodeMap, code_key
+from lastbell.attendance.models import Absence, AttendanceCode, Category
 from lastbell.audit.models import Via
 from lastbell.audit.services import NotInTransaction, audit_event, audit_record, audit_saved
 from lastbell.db import insert_rows
 from lastbell.people.models import Student
 from lastbell.plans.models import Source
+from lastbell.schools.models import School
+
+PART_DAY = ("tardy", "early_departure")
 
 
 @dataclass
@@ -28,18 +34,20 @@ class AbsenceSpec:
     excused: bool = False
     departs_at: dt.time | None = None
     reason: str = ""
+    minutes: int | None = None  # late (tardy) or missed (early departure)
 
     def fields(self) -> dict:
         departs = self.departs_at if self.kind == Absence.Kind.EARLY_DEPARTURE else None
+        minutes = self.minutes if self.kind in PART_DAY else None
         return {"kind": self.kind, "excused": self.excused, "departs_at": departs,
-                "reason": self.reason.strip()[:200]}  # fmt: skip
+                "minutes": minutes, "reason": self.reason.strip()[:200]}  # fmt: skip
 
 
 def _snapshot(absence: Absence) -> dict:
     return {
         "date": absence.date.isoformat(), "kind": absence.kind, "excused": absence.excused,
         "departs_at": absence.departs_at.strftime("%H:%M") if absence.departs_at else None,
-        "reason": absence.reason, "event": absence.external_id,
+        "minutes": absence.minutes, "reason": absence.reason, "event": absence.external_id,
     }  # fmt: skip
 
 
@@ -60,25 +68,27 @@ PRESENT = "present"
 
 def absence_record(
     *, student, spec: AbsenceSpec, event_id: str = "", source_detail: str = "", actor=None,
-    via=Via.API,
-) -> tuple[Absence, str]:  # fmt: skip
+    via=Via.API, source: str = Source.IMPORT,
+) -> tuple[Absence | None, str]:  # fmt: skip
     """Record or correct the student's absence for `spec.date`.
 
     Returns the absence and what happened: "created", "updated" or "kept" (the same event
-    again). An event id that already names another day's absence moves it to this day.
+    again), or "staff" (staff set that day in Last Bell: nothing changed). An event id that
+    already names another day's absence moves it to this day. Staff (source "staff") may
+    also send kind "present": the day's absence is withdrawn ("withdrawn", or "none").
     """
     event = AbsenceEvent(student.pk, student.school_id, student.full_name, spec, event_id)
     with transaction.atomic():
         ((row, outcome),) = absences_record_many(
             [event], district_id=student.school.district_id, source_detail=source_detail,
-            actor=actor, via=via,
+            actor=actor, via=via, source=source,
         )  # fmt: skip
-    return row.absence(), outcome
+    return (row.absence() if row is not None else None), outcome
 
 
 def absences_record_many(
     events: list[AbsenceEvent], *, district_id: int, source_detail: str = "", actor=None,
-    via=Via.IMPORT, each_audited: bool = True,
+    via=Via.IMPORT, each_audited: bool = True, source: str = Source.IMPORT,
 ) -> list[tuple["_Row | None", str]]:  # fmt: skip
     """`absence_record` for a batch of events, in a constant number of queries.
 
@@ -87,11 +97,12 @@ def absences_record_many(
     import audits itself once, with its counts, as a million audit rows would cost more than
     the absences (the absences keep their source file). Each returns its absence (as a plain row:
     `.absence()` makes the model) and "created", "updated" or "kept"; kind "present" returns
-    None and "withdrawn", or "none" when there was nothing to withdraw.
+    None and "withdrawn", or "none" when there was nothing to withdraw. With `source` other
+    than "staff", a day staff set is left alone: its row and "staff".
     """
     if not transaction.get_connection().in_atomic_block:
         raise NotInTransaction("A batch of absences must be recorded in a transaction.")
-    batch = _Batch(events, district_id, source_detail)
+    batch = _Batch(events, district_id, source_detail, source, actor)
     results = [batch.apply(event) for event in events]
     batch.write()
     # Bulk writes send no model signals: tell each school's open pages, after commit.
@@ -111,8 +122,10 @@ def absences_record_many(
     return results
 
 
-_FIELDS = ["kind", "excused", "departs_at", "reason", "external_id", "source_detail"]
-_COLUMNS = ["id", "student_id", "date", *_FIELDS, "source", "created_at"]
+_FIELDS = ["kind", "excused", "departs_at", "minutes", "reason", "external_id", "source_detail"]
+_COLUMNS = ["id", "student_id", "date", *_FIELDS, "source", "recorded_by_id", "created_at"]
+# A staff edit also takes the row over (source and who); an import never changes these.
+_UPDATED = [*_FIELDS, "source", "recorded_by_id"]
 
 
 class _Row:
@@ -138,8 +151,13 @@ class _Row:
 class _Batch:
     """The absences a batch touches, changed in memory event by event, then written at once."""
 
-    def __init__(self, events, district_id, source_detail):
+    def __init__(self, events, district_id, source_detail, source, actor):
         self.source_detail = source_detail
+        self.source = source
+        self.by_staff = source == Source.STAFF
+        self.recorded_by_id = actor.pk if self.by_staff and actor is not None else None
+        self.dismissals: dict[int, list] | None = None  # school id → dismissal per weekday
+        self.school_ids = {e.school_id for e in events}
         self.now = timezone.now()
         ids = sorted({e.event_id for e in events if e.event_id and e.spec.kind != PRESENT})
         # By event id alone, then the district of what was found: joined to the students in
@@ -167,7 +185,8 @@ class _Batch:
         for row in reversed(rows):
             if row.external_id:
                 self.by_event[row.external_id] = row  # the lowest id wins, as .first()
-        self.original = {r.pk: (r.student_id, _snapshot(r), r.source_detail) for r in rows}
+        self.original = {r.pk: (r.student_id, _snapshot(r), r.source_detail, r.source)
+                         for r in rows}  # fmt: skip
         self.created: dict[int, _Row] = {}  # id() → new absence not yet saved
         self.deleted: list[_Row] = []
         self.moves: list[tuple[int, int, dt.date]] = []
@@ -179,10 +198,18 @@ class _Batch:
             row = self.by_slot.get(slot)
             if row is None:
                 return None, "none"
+            if self._staffs(row):
+                return row, "staff"
             self._delete(event, row)
             return None, "withdrawn"
         row = self.by_event.get(event.event_id) if event.event_id else None
+        if row is None and (here := self.by_slot.get(slot)) is not None and self._staffs(here):
+            return here, "staff"
+        if row is not None and self._staffs(row):
+            return row, "staff"
         moved = row is not None and (row.student_id, row.date) != slot
+        if moved and (other := self.by_slot.get(slot)) is not None and self._staffs(other):
+            return other, "staff"
         if moved:
             # The source corrected the student or the day of its event: that day's own
             # absence (if any) gives way to the corrected one.
@@ -192,10 +219,13 @@ class _Batch:
         elif row is None:
             row = self.by_slot.get(slot)
         fields = spec.fields()
+        if fields["kind"] == "early_departure" and fields["minutes"] is None:
+            fields["minutes"] = self._missed(event.school_id, spec.date, fields["departs_at"])
         if row is None:
             row = _Row(None, event.student_id, spec.date, fields["kind"], fields["excused"],
-                       fields["departs_at"], fields["reason"], event.event_id,
-                       self.source_detail, Source.IMPORT, self.now)  # fmt: skip
+                       fields["departs_at"], fields["minutes"], fields["reason"],
+                       event.event_id, self.source_detail, self.source, self.recorded_by_id,
+                       self.now)  # fmt: skip
             self.created[id(row)] = row
             self.by_slot[slot] = row
             self._name(row)
@@ -216,9 +246,32 @@ class _Batch:
         if after == before and not moved:
             return row, "kept"
         row.source_detail = self.source_detail or row.source_detail
+        if self.by_staff:
+            row.source, row.recorded_by_id = self.source, self.recorded_by_id
         self._name(row)
         self.audit.append((event, row, "updated", before, after))
         return row, "updated"
+
+    def _staffs(self, row) -> bool:
+        """Staff set this day in Last Bell, and this batch is not staff: leave it."""
+        return not self.by_staff and row.source == Source.STAFF
+
+    def _missed(self, school_id, date, departs) -> int | None:
+        """Minutes from leaving to the school's usual dismissal that weekday: what an early
+        departure missed when its source does not say. One query per batch, when needed."""
+        if departs is None:
+            return None
+        if self.dismissals is None:
+            self.dismissals = {
+                values[0]: values[1:]
+                for values in School.objects.filter(pk__in=self.school_ids)
+                .values_list("pk", *School.DISMISSAL_FIELDS)
+            }  # fmt: skip
+        bell = self.dismissals.get(school_id, [None] * 7)[date.weekday()]
+        if bell is None:
+            return None
+        missed = (bell.hour * 60 + bell.minute) - (departs.hour * 60 + departs.minute)
+        return max(missed, 0)
 
     def _name(self, row):
         if row.external_id:
@@ -245,9 +298,10 @@ class _Batch:
         changed = [
             row.absence() for row in self.by_slot.values()
             if row.pk is not None
-            and (row.student_id, _snapshot(row), row.source_detail) != self.original[row.pk]
+            and (row.student_id, _snapshot(row), row.source_detail, row.source)
+            != self.original[row.pk]
         ]  # fmt: skip
-        Absence.objects.bulk_update(changed, _FIELDS, batch_size=1000)
+        Absence.objects.bulk_update(changed, _UPDATED, batch_size=1000)
         new = list(self.created.values())
         ids = insert_rows(
             Absence,
@@ -326,3 +380,42 @@ def absence_remove(*, absence: Absence, actor=None, via=Via.API) -> None:
             via=via, label=f"{absence.student.full_name}, {absence.date:%b %-d}",
         )  # fmt: skip
         absence.delete()
+
+
+def attendance_set(
+    *, student, date: dt.date, category: str, actor, minutes: int | None = None,
+    departs_at: dt.time | None = None, reason: str = "",
+) -> str:  # fmt: skip
+    """Staff set the student's attendance for `date` in Last Bell (from the student's page).
+
+    The day becomes staff's: imports and the API leave it alone from then on. "present"
+    withdraws what the day had. Returns what happened ("created", "updated", "kept",
+    "withdrawn" or "none"); one transaction with its audit event.
+    """
+    kind, excused = Category.split(category)
+    spec = AbsenceSpec(date=date, kind=kind, excused=excused, departs_at=departs_at,
+                       reason=reason, minutes=minutes)  # fmt: skip
+    _, outcome = absence_record(student=student, spec=spec, actor=actor, via=Via.WEB,
+                                source=Source.STAFF, source_detail="set in Last Bell")  # fmt: skip
+    return outcome
+
+
+def attendance_codes_save(*, district, codes: list[tuple[str, str]], actor) -> None:
+    """Save the district's whole list of attendance codes ((code, category) pairs); an empty
+    list goes back to the defaults. One transaction with its audit event."""
+    with transaction.atomic():
+        before = CodeMap.for_district(district)
+        keys = [code_key(code) for code, _ in codes]
+        if len(set(keys)) != len(keys) or not all(keys):
+            raise ValueError("Each code once, none empty.")
+        AttendanceCode.objects.filter(district=district).delete()
+        AttendanceCode.objects.bulk_create(
+            AttendanceCode(district=district, code=code.strip(), key=key, category=category)
+            for (code, category), key in zip(codes, keys, strict=True)
+        )
+        after = CodeMap.for_district(district)
+        audit_record(
+            action="attendance.codes.saved", actor=actor, target=district, district=district,
+            before={c: v for c, v in before.codes}, after={c: v for c, v in after.codes},
+            via=Via.WEB, label=f"Attendance codes of {district.name}",
+        )  # fmt: skip

@@ -12,6 +12,8 @@ import re
 
 from django.db import transaction
 
+from lastbell.attendance.codes import CodeMap
+from lastbell.attendance.models import Category
 from lastbell.attendance.services import PRESENT, AbsenceEvent, AbsenceSpec, absences_record_many
 from lastbell.audit.models import Via
 from lastbell.audit.services import audit_record
@@ -21,16 +23,21 @@ from lastbell.people.models import Student
 from lastbell.plans import weekdays
 from lastbell.plans.bus_feed import Assignment, bus_feed_apply
 
-ATTENDANCE_COLUMNS = ["student_id", "date", "kind", "excused", "departs_at", "reason", "event_id"]
+ATTENDANCE_COLUMNS = [
+    "student_id", "date", "kind", "excused", "departs_at", "reason", "event_id", "minutes",
+]  # fmt: skip
+# Last Bell's own kinds; any other value of `kind` is looked up in the district's codes.
+KINDS = ("absent", "tardy", "early_departure", PRESENT)
 ATTENDANCE_REQUIRED = ["student_id", "date"]
 BUS_COLUMNS = ["student_id", "bus", "route_name", "weekdays", "direction"]
 BUS_REQUIRED = ["student_id", "bus"]
 
 TEMPLATES = {
     "attendance": (ATTENDANCE_COLUMNS, [
-        ["S000123", "2026-11-18", "absent", "yes", "", "Doctor's appointment", ""],
-        ["S000456", "2026-11-18", "early_departure", "yes", "13:15", "Dentist", ""],
-        ["S000789", "2026-11-18", "present", "", "", "Arrived late, here now", ""],
+        ["S000123", "2026-11-18", "absent", "yes", "", "Doctor's appointment", "", ""],
+        ["S000456", "2026-11-18", "early_departure", "yes", "13:15", "Dentist", "", ""],
+        ["S000789", "2026-11-18", "tardy", "no", "", "Missed the bus", "", "45"],
+        ["S000321", "2026-11-18", "present", "", "", "Marked absent by mistake", "", ""],
     ]),
     "bus": (BUS_COLUMNS, [
         ["S000123", "12", "North loop", "Mon-Fri", "from_school"],
@@ -119,8 +126,12 @@ def _weekdays(value: str) -> int | None:
 def import_attendance(file, *, school=None, district=None, name="attendance.csv", apply=False,
                       actor=None, report: Report | None = None, progress=None,
                       max_bytes=MAX_FILE_BYTES) -> Report:  # fmt: skip
-    """Absences and early departures from a CSV file, for one school or a whole district
-    (student ids are then looked up across the district's schools).
+    """Absences, tardies and early departures from a CSV file, for one school or a whole
+    district (student ids are then looked up across the district's schools).
+
+    `kind` is absent, tardy, early_departure or present, or one of the district's attendance
+    codes (which then says whether it is excused, unless the `excused` column does); `minutes`
+    is how late (tardy) or how much of the day was missed (early departure).
 
     The file streams in batches of `BATCH_ROWS`: memory stays flat however long it is, and
     each batch costs a constant number of queries.
@@ -160,6 +171,7 @@ def _attendance(file, name, school, district, report, actor, max_bytes, progress
             twice.add(sis)
         students[sis] = (pk, school_id, f"{first} {last}".strip())
     place = school.name if school else district.name
+    codes = CodeMap.for_district(district)
     seen: set[int] = set()  # student pk × 100,000 + day number: compact for a million rows
     batch: list[tuple[int, str, AbsenceEvent]] = []
 
@@ -176,7 +188,7 @@ def _attendance(file, name, school, district, report, actor, max_bytes, progress
     for row_number, row in _stream(file, name, ATTENDANCE_REQUIRED, max_bytes, progress):
         sis = row.get("student_id", "")
         key = f"{sis} {row.get('date', '')}"
-        problem, spec = _absence_row(row, students, place)
+        problem, spec = _absence_row(row, students, place, codes)
         if problem is None and sis in twice:
             problem = f"the student id {sis} belongs to students at two schools; import " \
                       "this file from the student's school instead"  # fmt: skip
@@ -197,29 +209,44 @@ def _attendance(file, name, school, district, report, actor, max_bytes, progress
         flush()
 
 
-def _absence_row(row, students, place) -> tuple[str | None, AbsenceSpec | None]:
+def _absence_row(row, students, place, codes: CodeMap) -> tuple[str | None, AbsenceSpec | None]:
     """Why the row can't be taken, or the absence it describes (kind "present" withdraws)."""
     sis, date_text = row.get("student_id", ""), row.get("date", "")
-    kind = (row.get("kind") or "absent").lower()
+    raw_kind = row.get("kind") or "absent"
+    kind = raw_kind.lower()
     excused = (row.get("excused") or "").lower()
+    minutes_text = row.get("minutes") or ""
     try:
         date = dt.date.fromisoformat(date_text)
     except ValueError:
         return f"the date {date_text!r} is not a real date written like 2026-11-18", None
     if sis not in students:
         return f"no student with id {sis} at {place}", None
-    if kind not in ("absent", "early_departure", PRESENT):
-        return f"the kind {kind!r} is not absent, early_departure or present", None
+    coded_excused = False
+    if kind not in KINDS:
+        category = codes.category(raw_kind)
+        if category is None:
+            return (f"the kind {raw_kind!r} is not absent, tardy, early_departure or present, "
+                    f"nor one of the district's attendance codes ({codes.names()}); a "
+                    "district admin can add it under Attendance codes"), None  # fmt: skip
+        kind, coded_excused = Category.split(category)
     if excused not in _TRUE | _FALSE:
         return f"excused should be yes or no, not {row.get('excused')!r}", None
+    minutes = None
+    if minutes_text:
+        if not minutes_text.isdigit() or int(minutes_text) > 1440:
+            return f"minutes should be a number of minutes like 45, not {minutes_text!r}", None
+        minutes = int(minutes_text)
     departs = None
     if kind == "early_departure":
         try:
             departs = dt.time.fromisoformat(row.get("departs_at", ""))
         except ValueError:
             return "an early departure needs its time, written like 13:15", None
-    return None, AbsenceSpec(date=date, kind=kind, excused=excused in _TRUE,
-                             departs_at=departs, reason=row.get("reason", ""))  # fmt: skip
+    # The excused column, when filled, says it; else the code's category does.
+    is_excused = excused in _TRUE if excused else coded_excused
+    return None, AbsenceSpec(date=date, kind=kind, excused=is_excused, departs_at=departs,
+                             reason=row.get("reason", ""), minutes=minutes)  # fmt: skip
 
 
 def import_buses(file, *, school, name="buses.csv", apply=False, actor=None,

@@ -19,10 +19,12 @@ The file's root element says what it holds (any namespace http://ed-fi.org/5.x):
   by ContactReference ref="..." pointing at a Contact's id attribute. Links are only added.
 - InterchangeStudentAttendance: StudentSchoolAttendanceEvent -> absences through
   attendance.services.absence_record, keyed `edfi:{SchoolId}:{StudentUniqueId}:{EventDate}`
-  as the API's Ed-Fi endpoint keys an event without an id. Categories as in the API:
-  Excused Absence (absent, excused), Unexcused Absence (absent), Early Departure and Partial
-  with a DepartureTime (early departure), Tardy and In Attendance (withdraw that day's
-  absence). The school is matched by School.code = SchoolId.
+  as the API's Ed-Fi endpoint keys an event without an id. The AttendanceEventCategory maps
+  to a category through the district's attendance codes (attendance/codes.py; by default
+  Excused Absence and Unexcused Absence: absent, Early Departure and Partial with a
+  DepartureTime: early departure, Tardy: tardy, In Attendance: withdraw that day's absence).
+  SchoolAttendanceDuration gives the minutes of a tardy or early departure. An unknown code
+  is rejected and changes nothing. The school is matched by School.code = SchoolId.
 - InterchangeStudentTransportation, or InterchangeStudentEnrollment as in the Ed-Fi sample:
   StudentTransportation -> bus defaults through plans.bus_feed.bus_feed_apply. BusNumber
   ("Bus 101" -> bus 101), BusRoute's descriptor code as the route name when it says more than
@@ -60,6 +62,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from lastbell.attendance.codes import CodeMap
+from lastbell.attendance.models import Category
 from lastbell.attendance.services import (
     PRESENT,
     AbsenceEvent,
@@ -102,19 +106,6 @@ RECORDS = {
     ATTENDANCE: {"StudentSchoolAttendanceEvent"},
     TRANSPORTATION: {"StudentTransportation"},
 }
-
-# The same mapping as the API's Ed-Fi endpoint (api/v1.py EDFI_CATEGORIES), plus "Partial".
-CATEGORIES = {
-    "excused absence": ("absent", True),
-    "unexcused absence": ("absent", False),
-    "early departure": ("early_departure", True),
-    "partial": ("early_departure", False),
-    "tardy": ("present", False),
-    "in attendance": ("present", False),
-}
-CATEGORY_NAMES = (
-    "Excused Absence, Unexcused Absence, Early Departure, Partial, Tardy, In Attendance"
-)
 
 DAYS = {name: n for n, name in enumerate(
     ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])}  # fmt: skip
@@ -703,6 +694,7 @@ class _Run:
     # attendance ------------------------------------------------------------------------------
 
     def import_attendance(self):
+        self.codes = CodeMap.for_district(self.district)
         seen: dict[tuple[str, str, dt.date], int] = {}
         for batch in _batches(self.attendance_events(seen), BATCH_SIZE):
             codes = {b[2] for b in batch}
@@ -718,7 +710,7 @@ class _Run:
                 )  # fmt: skip
             }
             events, rows = [], []
-            for position, sis, code, date, key, kind, excused, departs, reason in batch:
+            for position, sis, code, date, key, kind, excused, departs, reason, minutes in batch:
                 label = f"{sis} {date}"
                 if code not in schools:
                     why = (f"no school with the code {code} in Last Bell: set the school's code "
@@ -731,7 +723,7 @@ class _Run:
                     self.add(position, Outcome.REJECTED, "absence", label, why)
                     continue
                 spec = AbsenceSpec(date=date, kind=kind, excused=excused, departs_at=departs,
-                                   reason=reason)  # fmt: skip
+                                   reason=reason, minutes=minutes)  # fmt: skip
                 events.append(AbsenceEvent(*found, spec, key if kind != PRESENT else ""))
                 rows.append((position, label))
             outcomes = absences_record_many(
@@ -750,13 +742,18 @@ class _Run:
             sis = _deep(_within(element, "StudentReference"), "StudentUniqueId")
             code = _deep(_within(element, "SchoolReference"), "SchoolId")
             date_text = _text(event, "EventDate")
-            category = _descriptor(_text(event, "AttendanceEventCategory"))
+            raw_category = _text(event, "AttendanceEventCategory")
+            category = _descriptor(raw_category)
             departs_text = _text(event, "DepartureTime") or _text(element, "DepartureTime")
             departs = _time(departs_text)
             duration = _text(event, "EventDuration")
+            minutes_text = (_text(event, "SchoolAttendanceDuration")
+                            or _text(element, "SchoolAttendanceDuration"))  # fmt: skip
+            minutes = int(minutes_text) if minutes_text.isdigit() else None
             label = f"{sis} {date_text}"
             date, problem = _date(date_text, "event date")
-            kind, excused = CATEGORIES.get(category.lower(), ("", False))
+            mapped = self.codes.category(raw_category)
+            kind, excused = Category.split(mapped) if mapped else ("", False)
             if not sis:
                 problem = "the event does not say which student it is for"
             elif not code:
@@ -766,8 +763,10 @@ class _Run:
             elif self.school and code != self.school.code:
                 problem = f"the event is for school {code}, not {self.school.name}"
             elif not kind:
-                problem = (f"the category {category or '(none)'!r} is not one Last Bell knows; "
-                           f"it takes {CATEGORY_NAMES}")  # fmt: skip
+                problem = self.codes.unknown(raw_category)
+            elif minutes_text and (minutes is None or minutes > 1440):
+                problem = (f"the SchoolAttendanceDuration {minutes_text!r} is not a number of "
+                           "minutes like 45")  # fmt: skip
             elif departs_text and departs is None:
                 problem = f"the departure time {departs_text!r} is not a time like 13:15"
             if not problem and kind == "absent" and departs:
@@ -789,7 +788,7 @@ class _Run:
             seen[(sis, code, date)] = position
             key = f"edfi:{code}:{sis}:{date}"
             reason = _text(event, "AttendanceEventReason")
-            yield position, sis, code, date, key, kind, excused, departs, reason
+            yield position, sis, code, date, key, kind, excused, departs, reason, minutes
 
     # buses -----------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ ABSENCE_OUTCOMES = {
     "created": (Outcome.CREATED, ""), "updated": (Outcome.UPDATED, ""),
     "kept": (Outcome.KEPT, ""), "withdrawn": (Outcome.UPDATED, "absence withdrawn"),
     "none": (Outcome.KEPT, "no absence to withdraw"),
+    "staff": (Outcome.KEPT, "staff changed this day in Last Bell by hand; it stays as they set it"),
 }  # fmt: skip
 
 

@@ -462,6 +462,7 @@ class _Layers:
 
         self.absences = list(
             Absence.objects.filter(in_school, date__gte=first, date__lte=last)
+            .exclude(kind=Absence.Kind.TARDY)  # a tardy student is at school: the plan stands
             .annotate(day=_text("date"), at_text=_text("created_at"))
             .values_list(
                 "day", "student_id", "id", "kind", "excused", "departs_at", "reason",

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from lastbell import testing
 from lastbell.api import v1
+from lastbell.attendance.codes import CodeMap
 from lastbell.attendance.models import Absence
 from lastbell.audit.models import AuditEvent
 from lastbell.conftest import SCHOOL_DAY
@@ -246,12 +247,15 @@ def test_the_event_key_and_categories_match_the_api(grand_bend):
         eventDate="2021-08-31",
         attendanceEventCategoryDescriptor="uri://ed-fi.org/AttendanceEventCategoryDescriptor#Tardy",
     )  # fmt: skip
-    assert v1._edfi_event(event)[0].event_id == f"edfi:{SCHOOL_ID}:604822:2021-08-31"
-    assert {k: edfi.CATEGORIES[k] for k in v1.EDFI_CATEGORIES} == v1.EDFI_CATEGORIES
+    ours = v1._edfi_event(event, CodeMap.for_district(grand_bend.district))[0]
+    assert ours.event_id == f"edfi:{SCHOOL_ID}:604822:2021-08-31"
+    assert (ours.kind, ours.excused) == ("tardy", False)
 
 
-def event_xml(sis, date, category, *, school=SCHOOL_ID, departs=""):
+def event_xml(sis, date, category, *, school=SCHOOL_ID, departs="", minutes=""):
     departure = f"<DepartureTime>{departs}</DepartureTime>" if departs else ""
+    if minutes:
+        departure += f"<SchoolAttendanceDuration>{minutes}</SchoolAttendanceDuration>"
     return (f"<StudentSchoolAttendanceEvent><AttendanceEvent><EventDate>{date}</EventDate>"
             "<AttendanceEventCategory>uri://ed-fi.org/AttendanceEventCategoryDescriptor#"
             f"{category}</AttendanceEventCategory></AttendanceEvent><StudentReference>"
@@ -261,7 +265,9 @@ def event_xml(sis, date, category, *, school=SCHOOL_ID, departs=""):
             "</StudentSchoolAttendanceEvent>")  # fmt: skip
 
 
-def test_bad_attendance_events_are_rejected_and_tardy_withdraws(tmp_path, grand_bend, district):
+def test_bad_attendance_events_are_rejected_and_a_tardy_replaces_the_absence(
+    tmp_path, grand_bend, district
+):
     enroll(grand_bend, ["S1", "S2"])
     day = "2021-09-01"
     body = (event_xml("S1", day, "Unexcused Absence") + event_xml("S2", day, "Early Departure",
@@ -274,8 +280,10 @@ def test_bad_attendance_events_are_rejected_and_tardy_withdraws(tmp_path, grand_
     assert reasons(report) == [
         f"no student with id NOPE at {grand_bend.name}",
         "the event date 2021-02-30 is not a real date",
-        "the category 'Sick' is not one Last Bell knows; it takes Excused Absence, Unexcused "
-        "Absence, Early Departure, Partial, Tardy, In Attendance",
+        "the attendance code 'Sick' is not one this district uses, so the row was left out; "
+        "the codes it knows are Excused Absence, Unexcused Absence, Early Departure, Partial, "
+        "Tardy, In Attendance. A district admin can add the code under Attendance codes, then "
+        "import the file again",
         "this student already has an event on this day in the file (record 1)",
         "no school with the code 42 in Last Bell: set the school's code in its settings and "
         "try again",
@@ -284,10 +292,15 @@ def test_bad_attendance_events_are_rejected_and_tardy_withdraws(tmp_path, grand_
     assert (rows["S1"].plan_type, rows["S1"].excused) == (PlanType.ABSENCE, False)
     assert (rows["S2"].plan_type, rows["S2"].time) == (PlanType.EARLY_DISMISSAL, dt.time(13, 15))
 
-    tardy = write(tmp_path, event_xml("S1", day, "Tardy"), root="InterchangeStudentAttendance")
-    withdrawn = import_edfi(tardy, district=district, apply=True)
-    assert withdrawn.rows[0].reason == "absence withdrawn"
-    assert not Absence.objects.filter(student__sis_id="S1").exists()
+    # A tardy is kept, with its minutes, and the student is at school for the day board.
+    tardy = write(tmp_path, event_xml("S1", day, "Tardy", minutes="45"),
+                  root="InterchangeStudentAttendance")  # fmt: skip
+    replaced = import_edfi(tardy, district=district, apply=True)
+    assert replaced.rows[0].outcome == "updated"
+    kept = Absence.objects.get(student__sis_id="S1")
+    assert (kept.kind, kept.minutes, kept.excused) == ("tardy", 45, False)
+    rows = {r.sis_id: r for r in day_board(grand_bend, dt.date(2021, 9, 1)).rows}
+    assert rows["S1"].plan_type != PlanType.ABSENCE
 
 
 # --- Transportation --------------------------------------------------------------------------
