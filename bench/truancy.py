@@ -10,19 +10,29 @@ measures `truancy.tracker.due` (lastbell/truancy/tracker.py), dates included:
 
 - the due list of letter 1 and of letter 2 for one school: median and p90 over `--runs`;
 - the same for the whole district, over `--district-runs`;
-- the SQL queries of each (the count must not depend on the number of students).
+- the SQL queries of each (the count must not depend on the number of students);
+- a batch of `--letters` letters (1,000 by default; 0 skips it): issuing them as one run
+  (`truancy.services.letters_issue`, the district's due list re-checked inside its
+  transaction), then the run's PDF as the task worker makes it (`documents.batch_pdf`): wall
+  time, pages, file size and the peak memory of the process that made it (a child forked
+  for it, so the data build's memory is not counted: its peak resident set, and how much it
+  grew while making the PDF). Each letter's family gets a guardian with a mailing address,
+  every third one reading Spanish.
 
 Targets (issue 6): one school ≤ 100 ms, the whole district ≤ 5 s on PostgreSQL. `--check`
-makes a missed target exit with status 1. Try it small first: `--students 2000`.
+makes a missed target exit with status 1. Try it small first: `--students 2000 --letters 50`.
 """
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import random
+import resource
 import statistics
 import sys
+import tempfile
 import time
 
 from bench.day_board import ThrowawayDatabase, cpu_model, database_label, p90
@@ -45,6 +55,8 @@ def parse_args(argv=None):
     parser.add_argument("--runs", type=int, default=30, help="timed runs for one school (30)")
     parser.add_argument("--district-runs", type=int, default=5,
                         help="timed runs for the whole district (5)")  # fmt: skip
+    parser.add_argument("--letters", type=int, default=1000,
+                        help="letters in the PDF batch (1000; 0: skip it)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--check", action="store_true",
                         help="exit with status 1 when a target is missed (PostgreSQL)")  # fmt: skip
@@ -130,9 +142,13 @@ def build(args, out) -> tuple:
             rows(),
         )  # fmt: skip
         issued = dt.datetime(2026, 11, 2, 17, tzinfo=dt.UTC)
+        school_of = dict(Student.objects.values_list("pk", "school_id"))
         insert_rows(
-            Letter, ["student_id", "level", "issued_at"],
-            ((pk, 1, issued) for pk in students if rng.random() < 0.1),
+            Letter,
+            ["student_id", "school_id", "level", "level_name", "year_starts_on", "count",
+             "dates", "void_reason", "issued_at"],
+            ((pk, school_of[pk], 1, "Letter 1", dt.date(2026, 7, 1), 3, [], "", issued)
+             for pk in students if rng.random() < 0.1),
         )  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
@@ -191,9 +207,97 @@ def run(args, database) -> int:
                 f"min {min(times):8.1f} ms   {len(queries)} queries   ({runs} runs)\n")  # fmt: skip
             if connection.vendor == "postgresql" and median > target:
                 missed.append(f"{label}, letter {level}: {median:.0f} ms > {target:.0f} ms")
+    if args.letters:
+        letters_batch(args, district, out)
     if connection.vendor == "postgresql":
         out("Targets   " + ("; ".join(missed) if missed else "met") + "\n")
     return 1 if args.check and missed else 0
+
+
+def _families(student_ids: list[int], district) -> None:
+    """A guardian with a mailing address for each student; every third reads Spanish."""
+    from django.db import transaction
+
+    from lastbell.db import insert_rows
+    from lastbell.people.models import Guardian, GuardianLink
+
+    with transaction.atomic():
+        ids = insert_rows(
+            Guardian,
+            ["district_id", "first_name", "last_name", "email", "mobile", "mailing_address",
+             "language", "source_id"],
+            ((district.pk, "Parent", f"Family{n}", "", "",
+              f"{100 + n % 900} Oak Street\nRiverside, CA 925{n % 100:02}",
+              "es" if n % 3 == 0 else "en", f"G{pk}") for n, pk in enumerate(student_ids)),
+            returning=True,
+        )  # fmt: skip
+        insert_rows(
+            GuardianLink,
+            ["guardian_id", "student_id", "relationship"],
+            ((g, s, "Parent") for g, s in zip(ids, student_ids, strict=True)),
+        )
+
+
+def letters_batch(args, district, out) -> None:
+    """Issue `args.letters` letters 1 as one run, then make its PDF in a forked child."""
+    from django.db import connections
+
+    from lastbell.truancy import services, tracker
+    from lastbell.truancy.models import LetterBatch
+
+    due = tracker.due(district=district, level=1, on=ON, with_dates=False)
+    chosen = [row.student_id for row in due[: args.letters]]
+    if len(chosen) < args.letters:
+        out(f"Letters   only {len(chosen):,} students are due for letter 1; the batch has them\n")
+    _families(chosen, district)
+    started = time.perf_counter()
+    outcome = services.letters_issue(district=district, level=1, student_ids=chosen,
+                                     actor=None, on=ON)  # fmt: skip
+    issued_ms = (time.perf_counter() - started) * 1000
+    batch = LetterBatch.objects.select_related("district").get(pk=outcome.batch.pk)
+    out(f"Issue     {outcome.issued:,} letters as one run: {issued_ms:,.0f} ms "
+        "(the district's due list again, the letters, their audit events)\n")  # fmt: skip
+    connections.close_all()  # the child opens its own
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover — the child
+        os.close(reader)
+        try:
+            report = _pdf_in_child(batch)
+        except BaseException as error:  # reported by the parent
+            report = {"error": repr(error)}
+        os.write(writer, json.dumps(report).encode())
+        os._exit(0)
+    os.close(writer)
+    chunks = []
+    while chunk := os.read(reader, 65536):
+        chunks.append(chunk)
+    os.waitpid(child, 0)
+    report = json.loads(b"".join(chunks) or b'{"error": "the child said nothing"}')
+    if "error" in report:
+        out(f"PDF       failed: {report['error']}\n")
+        return
+    per = report["seconds"] * 1000 / max(report["letters"], 1)
+    out(f"PDF       {report['letters']:,} letters, {report['pages']:,} pages, "
+        f"{report['bytes'] / 1024**2:.1f} MB in {report['seconds']:.1f} s ({per:.0f} ms a "
+        f"letter); peak memory {report['peak_mb']:.0f} MB (grew {report['grew_mb']:.0f} MB "
+        "while making it)\n")  # fmt: skip
+
+
+def _pdf_in_child(batch) -> dict:
+    from lastbell.truancy import documents
+
+    def rss_mb() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+    before = rss_mb()
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        pages = documents.batch_pdf(batch, out)
+        size = out.tell()
+    return {"letters": batch.issued, "pages": pages, "bytes": size,
+            "seconds": time.perf_counter() - started, "peak_mb": rss_mb(),
+            "grew_mb": rss_mb() - before}  # fmt: skip
 
 
 def main(argv=None) -> int:

@@ -12,8 +12,9 @@ The file's root element says what it holds (any namespace http://ed-fi.org/5.x):
   else the `school` argument; else the student is rejected. Person records are skipped.
 - InterchangeContact: Contact -> Guardian (Guardian.source_id = ContactUniqueId; names; the
   primary or first email; the Mobile telephone, else one that can take texts, else the first
-  that is not a fax; the Language on creation only: it is the guardian's own choice after
-  that). An empty email or phone in the file never blanks what Last Bell has.
+  that is not a fax; the Mailing address, else the Home one, for letters; the Language on
+  creation only: it is the guardian's own choice after that). An empty email, phone or
+  address in the file never blanks what Last Bell has.
   StudentContactAssociation -> GuardianLink with the Relation's text ("Mother"). The contact is
   named by ContactReference/ContactIdentity/ContactUniqueId or, as in the Ed-Fi sample files,
   by ContactReference ref="..." pointing at a Contact's id attribute. Links are only added.
@@ -308,6 +309,23 @@ def _deep(element: ET.Element, name: str) -> str:
         if _local(found.tag)[1] == name:
             return (found.text or "").strip()
     return ""
+
+
+def _mailing_address(contact: ET.Element) -> str:
+    """Where letters to the contact go (truancy letters): the Mailing address, else Home,
+    else the first, as lines: "263 New Street, Apt 2" / "Grand Bend, TX 78834"."""
+    addresses = _children(contact, "Address")
+    order = {"mailing": 0, "home": 1}
+    addresses.sort(key=lambda a: order.get(_descriptor(_text(a, "AddressType")).lower(), 2))
+    if not addresses:
+        return ""
+    address = addresses[0]
+    street = ", ".join(filter(None, [_text(address, "StreetNumberName"),
+                                     _text(address, "ApartmentRoomSuiteNumber")]))  # fmt: skip
+    state = _descriptor(_text(address, "StateAbbreviation"))
+    place = " ".join(filter(None, [state, _text(address, "PostalCode")]))
+    town = ", ".join(filter(None, [_text(address, "City"), place]))
+    return "\n".join(filter(None, [street, town]))[:500]
 
 
 def _descriptor(value: str) -> str:
@@ -607,6 +625,7 @@ class _Run:
             "last_name": last[:100],
             "email": email[:254],
             "mobile": phones[0][3][:40] if phones else "",
+            "mailing_address": _mailing_address(element),
             "language": language,
         }
         return values, problem
@@ -620,7 +639,7 @@ class _Run:
             )
         }
         creates, created_rows, updates = [], [], []
-        fields = ["first_name", "last_name", "email", "mobile"]
+        fields = ["first_name", "last_name", "email", "mobile", "mailing_address"]
         for position, key, values in batch:
             language = values.pop("language")
             guardian = existing.get(key)

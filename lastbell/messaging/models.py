@@ -21,6 +21,7 @@ class Kind(models.TextChoices):
     LATE_PICKUP = "late_pickup", "Late pickup"
     EMERGENCY = "emergency", "Emergency instructions"
     ALL_CLEAR = "all_clear", "All clear (emergency over)"
+    TRUANCY_LETTER = "truancy_letter", "Truancy letter"
     OTHER = "other", "Other"
 
 

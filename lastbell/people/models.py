@@ -68,6 +68,8 @@ class Guardian(models.Model):
     last_name = models.CharField(max_length=100)
     email = models.EmailField(blank=True)
     mobile = models.CharField(max_length=40, blank=True)
+    # Where letters go by post (truancy letters), as the roster or Ed-Fi file gives it.
+    mailing_address = models.TextField(blank=True)
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     source_id = models.CharField(max_length=64, blank=True)
     students = models.ManyToManyField(Student, through="GuardianLink", related_name="guardians")

@@ -195,23 +195,238 @@ class LetterQuerySet(models.QuerySet):
         return self.filter(voided_at__isnull=True, issued_at__gte=start, issued_at__lt=end)
 
 
+# The worker notes its progress at least every part of 50 letters (seconds apart).
+STALLED_AFTER = dt.timedelta(minutes=10)
+
+
+class LetterBatch(models.Model):
+    """One run of "issue": the letters of one level issued together at a school or across the
+    district, who ran it, and its one PDF (made by the task worker, lastbell/truancy/tasks.py).
+
+    The PDF's progress is on the row: the worker renders outside any long transaction, so a
+    short UPDATE now and then never waits behind other writers for long.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting"
+        RUNNING = "running", "Making the PDF"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    class Delivery(models.TextChoices):
+        PRINT = "print", "Print and mail"
+        EMAIL = "email", "Email the guardians (and print for those without email)"
+
+    district = models.ForeignKey("schools.District", on_delete=models.CASCADE, related_name="+")
+    # Empty: a district-wide run (district admins only).
+    school = models.ForeignKey(
+        "schools.School", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    level = models.PositiveSmallIntegerField()
+    level_name = models.CharField(max_length=120)
+    delivery = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.PRINT)
+    issued = models.PositiveIntegerField(default=0)
+    # Previewed but no longer due when issued: [{"name": "…", "why": "…"}], at most MAX_DROPPED.
+    dropped = models.JSONField(default=list, blank=True)
+    dropped_count = models.PositiveIntegerField(default=0)
+    # What staff gave for the run: conference place and times (letter 2), board (letter 3).
+    details = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    progress_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)  # why the PDF failed, in plain words
+    pdf_name = models.CharField(max_length=100, blank=True)  # under DATA_DIR/letters
+    pdf_pages = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    emailed = models.PositiveIntegerField(default=0)  # emails queued to guardians
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    MAX_DROPPED = 200
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["district", "school", "-created_at"], name="letter_batch_recent")
+        ]
+
+    def __str__(self):
+        return f"Run {self.pk}: {self.level_name}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def stalled(self) -> bool:
+        """Making the PDF, yet silent for STALLED_AFTER: its worker probably stopped."""
+        from django.utils import timezone
+
+        quiet_since = self.progress_at or self.created_at
+        return self.status == self.Status.RUNNING and timezone.now() - quiet_since > STALLED_AFTER
+
+    @property
+    def percent(self) -> int | None:
+        if not self.progress_total:
+            return None
+        return min(100, int(100 * self.progress_done / self.progress_total))
+
+    @property
+    def pdf_path(self):
+        from lastbell.truancy.documents import letters_dir
+
+        return letters_dir() / self.pdf_name if self.pdf_name else None
+
+    def has_pdf(self) -> bool:
+        path = self.pdf_path
+        return self.status == self.Status.DONE and path is not None and path.exists()
+
+
 class Letter(models.Model):
-    """A truancy letter issued to a student: what the tracker needs to know who already had
-    which letter. Issuing, batches, documents and voiding with a reason are the letters
-    module's; it may add fields, but a letter is never deleted, only voided."""
+    """A truancy letter issued to a student. Never deleted: a letter issued in error is voided
+    with a reason. Issued only by `services.letters_issue`, which records what the letter was
+    issued with (count, dates, threshold), so a later policy change or excused absence never
+    rewrites it; the tracker reads which letters are in force."""
 
     student = models.ForeignKey(
         "people.Student", on_delete=models.CASCADE, related_name="truancy_letters"
     )
+    # The student's school when it was issued (a student who moves keeps the letter there).
+    school = models.ForeignKey("schools.School", on_delete=models.CASCADE, related_name="+")
     level = models.PositiveSmallIntegerField()
+    level_name = models.CharField(max_length=120, blank=True)
+    # The first day of the policy's school year it was issued in: one letter of a level a year.
+    year_starts_on = models.DateField()
+    count = models.PositiveSmallIntegerField(default=0)
+    threshold = models.PositiveSmallIntegerField(null=True, blank=True)
+    dates = models.JSONField(default=list, blank=True)  # ISO dates that counted, oldest first
+    batch = models.ForeignKey(
+        LetterBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="letters"
+    )
     issued_at = models.DateTimeField()
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
     voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    void_reason = models.CharField(max_length=500, blank=True)
+    # Staff looked at it after the count fell below its level, and kept it.
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
 
     objects = LetterQuerySet.as_manager()
 
     class Meta:
         ordering = ["issued_at"]
-        indexes = [models.Index(fields=["student", "level"], name="letter_student_level")]
+        indexes = [
+            models.Index(fields=["student", "level"], name="letter_student_level"),
+            models.Index(fields=["school", "-issued_at"], name="letter_school_recent"),
+        ]
+        constraints = [
+            # Never issued twice: whatever two staff do at once, the database keeps one.
+            models.UniqueConstraint(
+                fields=["student", "level", "year_starts_on"],
+                condition=Q(voided_at__isnull=True),
+                name="letter_once_a_year",
+            ),
+        ]
 
     def __str__(self):
         return f"Letter {self.level} to {self.student} ({self.issued_at:%Y-%m-%d})"
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
+
+    def counted_dates(self) -> list[dt.date]:
+        return [dt.date.fromisoformat(day) for day in self.dates]
+
+
+class LetterTemplate(models.Model):
+    """A district's own text of one letter in one language (HTML with merge fields, rendered
+    by the sandbox in lastbell/truancy/sandbox.py). Without one, the default applies
+    (lastbell/templates/truancy/letters/)."""
+
+    district = models.ForeignKey(
+        "schools.District", on_delete=models.CASCADE, related_name="letter_templates"
+    )
+    level = models.PositiveSmallIntegerField()
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "level", "language"], name="letter_template_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Letter {self.level} ({self.language})"
+
+
+class Conference(models.Model):
+    """The parent conference a letter 2 invites to (Education Code 48262 asks the school to
+    try to hold one before a student is a habitual truant)."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        HELD = "held", "Held"
+        NO_SHOW = "no_show", "Family did not come"
+        CANCELLED = "cancelled", "Cancelled"
+
+    letter = models.OneToOneField(Letter, on_delete=models.CASCADE, related_name="conference")
+    scheduled_at = models.DateTimeField(null=True, blank=True)  # empty: family to call
+    place = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    notes = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+
+    def __str__(self):
+        return f"Conference for {self.letter}"
+
+
+class Referral(models.Model):
+    """A letter 3's referral of a habitual truant to the attendance review board (SARB,
+    Education Code 48263), and what came of it."""
+
+    class Status(models.TextChoices):
+        REFERRED = "referred", "Referred"
+        HEARING_SET = "hearing_set", "Hearing set"
+        HEARD = "heard", "Board met"
+        CLOSED = "closed", "Closed"
+
+    letter = models.OneToOneField(Letter, on_delete=models.CASCADE, related_name="referral")
+    board = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.REFERRED)
+    hearing_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+
+    def __str__(self):
+        return f"Referral for {self.letter}"

@@ -84,6 +84,11 @@ def policy_for(school: School, on: dt.date | None = None) -> TruancyPolicy:
     return policy
 
 
+def schools_in(district: District, school: School | None) -> list[School]:
+    """`school` (checked to be the district's), or the district's schools using Last Bell."""
+    return _schools(district, school)
+
+
 def _schools(district: District, school: School | None) -> list[School]:
     if school is not None:
         if school.district_id != district.pk:
@@ -182,3 +187,62 @@ def standing(student: Student, on: dt.date | None = None) -> tuple[TruancyPolicy
         .order_by("date").values_list("date", flat=True)
     )  # fmt: skip
     return policy, dates
+
+
+@dataclass
+class ReviewRow:
+    """A letter in force whose student's count is now below the count it was issued at
+    (an absence excused or corrected since): staff keep it or void it."""
+
+    letter: Letter
+    count: int  # counted days now
+    needed: int  # the letter's threshold
+    no_longer: list[dt.date]  # days the letter named that no longer count
+
+
+def for_review(*, district: District, school: School | None = None,
+               on: dt.date | None = None) -> list[ReviewRow]:  # fmt: skip
+    """Letters of this school year (not voided, not yet reviewed) whose student's count fell
+    below the letter's threshold. Per policy: one query of the letters with their current
+    count as a subquery, one for the dates that still count. Oldest letter first."""
+    from django.db.models import Case, F, IntegerField, OuterRef, Subquery, Value, When
+    from django.db.models.functions import Coalesce
+
+    on = on or district_today(district)
+    tz = zoneinfo.ZoneInfo(district.timezone)
+    rows: list[ReviewRow] = []
+    for policy, schools in policies(district, _schools(district, school), on):
+        start, end = policy.window(on)
+        counted = (
+            Absence.objects.filter(policy.counted(), student=OuterRef("student_id"),
+                                   date__gte=start, date__lte=end)
+            .order_by().values("student").annotate(n=Count("pk")).values("n")
+        )  # fmt: skip
+        # Letters made before thresholds were recorded fall back on the policy's.
+        by_policy = Case(*[When(level=n, then=Value(policy.threshold(n)))
+                           for n in range(1, policy.level_count + 1)],
+                         default=Value(10_000), output_field=IntegerField())  # fmt: skip
+        letters = list(
+            Letter.objects.in_force(policy.year_starts_on, policy.year_ends_on, tz)
+            .filter(school__in=schools, reviewed_at__isnull=True)
+            .annotate(now=Coalesce(Subquery(counted), 0),
+                      needed=Coalesce(F("threshold"), by_policy))
+            .filter(now__lt=F("needed"))
+            .select_related("student", "school", "issued_by")
+            .order_by("issued_at", "pk")
+        )  # fmt: skip
+        still: dict[int, set[dt.date]] = {}
+        found = Absence.objects.filter(
+            policy.counted(), student_id__in={lt.student_id for lt in letters},
+            date__gte=start, date__lte=end,
+        ).values_list("student_id", "date")  # fmt: skip
+        for student_id, date in found:
+            still.setdefault(student_id, set()).add(date)
+        rows += [
+            ReviewRow(letter, letter.now, letter.needed,
+                      [d for d in letter.counted_dates() if d not in still.get(letter.student_id,
+                                                                                set())])
+            for letter in letters
+        ]  # fmt: skip
+    rows.sort(key=lambda row: (row.letter.issued_at, row.letter.pk))
+    return rows

@@ -17,6 +17,7 @@ from lastbell.accounts.access import district_admin_or_404
 from lastbell.plans.views import SchoolPage, apply_errors, form_invalid
 from lastbell.truancy import services, tracker
 from lastbell.truancy.forms import PolicyForm
+from lastbell.truancy.letter_views import Scope
 from lastbell.truancy.models import TruancyPolicy
 
 ROWS_PER_PAGE = 50
@@ -62,7 +63,9 @@ def school_due(request, school_id):
     level = _level(request, policy)
     rows = tracker.due(district=page.school.district, school=page.school, level=level, on=on,
                        with_dates=False)  # fmt: skip
-    context = page.context("truancy", **_tracker_context(request, policy, level, rows, on))
+    scope = Scope(request, page.school.district, page.school, page)
+    context = page.context("truancy", scope=scope, section="due",
+                           **_tracker_context(request, policy, level, rows, on))  # fmt: skip
     return render(request, "truancy/due.html", context)
 
 
@@ -74,7 +77,8 @@ def district_due(request, district_id):
     policy = _district_policy(district, on)
     level = _level(request, policy)
     rows = tracker.due(district=district, level=level, on=on, with_dates=False)
-    context = {"district": district, **_tracker_context(request, policy, level, rows, on)}
+    context = {"district": district, "scope": Scope(request, district), "section": "due",
+               **_tracker_context(request, policy, level, rows, on)}  # fmt: skip
     return render(request, "truancy/district_due.html", context)
 
 

@@ -159,6 +159,7 @@ def test_it_imports_the_sample_contacts_and_their_links(grand_bend, district):
     assert (link.student.sis_id, link.relationship) == ("604821", "Mother")
     # Manuel's only number is a fax: no one texts a fax machine.
     assert Guardian.objects.get(source_id="779017").mobile == ""
+    assert carmen.mailing_address == "263 New Street\nGrand Bend, TX 78834"  # for letters
 
     again = import_edfi(CONTACTS, district=district, school=grand_bend, apply=True)
     assert again.count("kept") == 80 and again.count("created") == again.count("updated") == 0

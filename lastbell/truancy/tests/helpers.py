@@ -30,6 +30,31 @@ def unexcused(student, *dates):
 
 
 def issue(student, level, at=None, voided=False):
+    """A letter written straight to the table (letters_issue is what staff use)."""
+    from lastbell.truancy.tracker import policy_for
+
     at = at or timezone.now()
-    return Letter.objects.create(student=student, level=level, issued_at=at,
+    year = policy_for(student.school, at.date()).year_starts_on
+    return Letter.objects.create(student=student, school=student.school, level=level,
+                                 year_starts_on=year, issued_at=at,
                                  voided_at=at if voided else None)  # fmt: skip
+
+
+IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+def preview(school, level, on=ON):
+    """The student ids staff see due on the tracker page: what a run is asked to issue."""
+    from lastbell.truancy import tracker
+
+    return [row.student_id for row in tracker.due(district=school.district, school=school,
+                                                  level=level, on=on)]  # fmt: skip
+
+
+def run(school, level, actor, *, students=None, on=ON, **options):
+    """Issue letter `level` at `school` to `students` (by default: whoever is due now)."""
+    from lastbell.truancy import services
+
+    ids = preview(school, level, on) if students is None else [s.pk for s in students]
+    return services.letters_issue(district=school.district, school=school, level=level,
+                                  student_ids=ids, actor=actor, on=on, **options)  # fmt: skip

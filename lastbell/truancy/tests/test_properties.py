@@ -86,7 +86,13 @@ def test_the_due_list_matches_the_rules(school, pupils, raw, policy, letters):
         }, actor=None)  # fmt: skip
         for n, highest in enumerate(letters):
             for level in range(1, highest + 1):
-                Letter.objects.create(student=pupils[n], level=level, issued_at=timezone.now())
+                Letter.objects.create(
+                    student=pupils[n],
+                    school=school,
+                    level=level,
+                    year_starts_on=START,
+                    issued_at=timezone.now(),
+                )
         index = {p.pk: n for n, p in enumerate(pupils)}
         for level in (1, 2, 3):
             rows = tracker.due(district=school.district, school=school, level=level, on=ON)
