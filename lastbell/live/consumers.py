@@ -10,12 +10,14 @@ import asyncio
 import json
 import logging
 import weakref
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 from django.http import Http404
 
+from lastbell import live
 from lastbell.accounts.access import school_access
 from lastbell.live import signals, watcher
 
@@ -47,14 +49,25 @@ def _group_turn() -> asyncio.Semaphore:
 
 
 @database_sync_to_async
-def _may_watch(user, school_id) -> bool:
+def _watchable(user, school_id):
+    """The school, if the user may see its pages; else None."""
     if user is None or not user.is_authenticated:
-        return False
+        return None
     try:
-        school_access(user, school_id)
+        return school_access(user, school_id).school
     except Http404:
-        return False
-    return True
+        return None
+
+
+@database_sync_to_async
+def _version(school) -> str:
+    return live.version(school)
+
+
+def _since(scope) -> str:
+    """The version the page noted before it read anything (`?since=`, live.version)."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return query.get("since", [""])[0]
 
 
 class BoardStream(AsyncHttpConsumer):
@@ -100,7 +113,8 @@ class BoardStream(AsyncHttpConsumer):
             )
             return False
         school_id = self.scope["url_route"]["kwargs"]["school_id"]
-        if not await _may_watch(self.scope.get("user"), school_id):
+        school = await _watchable(self.scope.get("user"), school_id)
+        if school is None:
             await self.send_response(404, b"No such school.\n", headers=TEXT)
             return False
         signals.set_serving_loop(asyncio.get_running_loop())
@@ -125,6 +139,11 @@ class BoardStream(AsyncHttpConsumer):
         await self.send_body(f"retry: {RETRY_MS}\n\n".encode(), more_body=True)
         self.school_id, self.streaming = school_id, True
         self.heartbeat = asyncio.create_task(self._beat(group))
+        # Listening now: a change made since the page read the board was announced before
+        # this stream heard anything. Said again, the page fetches it.
+        since = _since(self.scope)
+        if since and since != await _version(school):
+            await self.board_changed({"school": school_id})
         return True
 
     async def _join(self, group):
