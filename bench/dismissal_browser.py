@@ -190,6 +190,9 @@ class Browser:
 
     # -- live updates ----------------------------------------------------------------------
 
+    def on_stream_open(self, at: float) -> None:
+        """The page's stream is listening (subclasses note it)."""
+
     def _spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coroutine)
         self.tasks.add(task)
@@ -258,6 +261,7 @@ class Browser:
                         if line.startswith(b"retry:"):
                             heard = time.monotonic()
                             self.run.record("live stream opened", started, heard, True, "")
+                            self.on_stream_open(heard)
                             if dropped:  # app.js catches up once after a dropped stream
                                 self.on_board()
                         elif line == b"event: board":

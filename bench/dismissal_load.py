@@ -256,6 +256,9 @@ class Classroom(Browser):
         if called - self.done:
             self.wake.set()
 
+    def on_stream_open(self, at):
+        self.trace.append(("stream", at, None))
+
     def on_board(self, homerooms=None):
         """Noted for --trace; the page skips other homerooms as app.js does (Browser)."""
         self.trace.append(("event", time.monotonic(), homerooms))
@@ -570,8 +573,14 @@ def slowest(run: Run, expected: list[int], n: int) -> str:
                 text += (
                     f"    page  {at - t0:6.2f}–{ended - t0:6.2f} s  shows them: {pk in called}\n"
                 )
+            elif kind == "stream":
+                text += f"    stream listening at {at - t0:6.2f} s\n"
             elif rest[0] is None or screen.homeroom_id in rest[0]:
                 text += f"    event {at - t0:6.2f} s  homerooms {rest[0] or 'all'}\n"
+        others = sum(1 for kind, at, *rest in screen.trace if kind == "event"
+                     and t0 <= at <= run.shown[pk] and rest[0] is not None
+                     and screen.homeroom_id not in rest[0])  # fmt: skip
+        text += f"    ({others} events of other homerooms meanwhile)\n"
     return text
 
 

@@ -7,10 +7,11 @@ under load"). The chain is append-only (models.CustodyEvent refuses edits and de
 event once read never changes: this process keeps what it has read of each day and reads only
 what is new.
 
-What is new is the events after the highest id held. That alone could miss one: ids are taken
-before commit, so on PostgreSQL a lower id can commit after a higher one. So the chain's length
-is read after the new events; since the chain only grows, holding as many events as the
-length read afterwards proves that nothing is missing. When fewer are held, every id of the
+The chain's length is read first: holding as many events as it has means nothing is new (the
+chain only grows, and everything held was committed). Otherwise what is new is the events after
+the highest id held. That alone could miss one: ids are taken before commit, so on PostgreSQL a
+lower id can commit after a higher one. So the length is read again after the new events;
+holding as many as that proves that nothing is missing. When fewer are held, every id of the
 day is read and the missing events fetched.
 
 Inside a transaction the chain is read from the database as it is, never kept: a write reads
@@ -37,13 +38,21 @@ def _order(event: CustodyEvent):
 
 class _Chain:
     def __init__(self):
+        self.lock = threading.Lock()
+        self.empty()
+
+    def empty(self):
         self.events: list[CustodyEvent] = []
         self.ids: set[int] = set()
         self.last_id = 0
-        self.lock = threading.Lock()
 
     def catch_up(self, day_id: int) -> int:
         """Read what was committed since; returns the chain's length."""
+        length = CustodyEvent.objects.filter(day_id=day_id).count()
+        if length == len(self.ids):
+            return length  # what is held is all there was when counted: nothing is new
+        if length < len(self.ids):  # the database was emptied under this process (tests)
+            self.empty()
         new = list(_query(day_id).filter(pk__gt=self.last_id))
         length = CustodyEvent.objects.filter(day_id=day_id).count()
         if len(self.ids) + len(new) < length:  # an id below last_id committed late

@@ -249,15 +249,13 @@ class QueueEntry:
 
 def _queue(screen, states) -> tuple[list[QueueEntry], list[QueueEntry]]:
     """The families checked in, oldest first, and the last few whose children all left."""
-    arrivals = {a.pk: a for a in Arrival.objects.filter(day=screen.day).select_related("tag")}
+    # Each state's arrival came with the chain (select_related): arrivals are never edited.
     members = defaultdict(list)
     for state in states:
         if state.arrival is not None:
             state.checkin_event = _current(state, Kind.CHECKED_IN)
             members[state.arrival.pk].append(state)
-    entries = [
-        QueueEntry(arrivals.get(pk) or found[0].arrival, found) for pk, found in members.items()
-    ]
+    entries = [QueueEntry(found[0].arrival, found) for found in members.values()]
     entries.sort(key=lambda e: (e.arrival.at, e.arrival.pk))
     waiting = [e for e in entries if not e.done]
     done = [e for e in entries if e.done][-5:][::-1]

@@ -48,7 +48,14 @@ def _group_turn() -> asyncio.Semaphore:
     return turn
 
 
-@database_sync_to_async
+def _off_the_main_thread(function):
+    """Run in a thread of the pool, not in the one thread every thread-sensitive call of the
+    process shares: many streams open at once at dismissal, and each would wait there behind
+    the others' queries (and every stream's events behind them, see `dispatch`)."""
+    return database_sync_to_async(function, thread_sensitive=False)
+
+
+@_off_the_main_thread
 def _watchable(user, school_id):
     """The school, if the user may see its pages; else None."""
     if user is None or not user.is_authenticated:
@@ -59,7 +66,7 @@ def _watchable(user, school_id):
         return None
 
 
-@database_sync_to_async
+@_off_the_main_thread
 def _version(school) -> str:
     return live.version(school)
 
@@ -179,6 +186,17 @@ class BoardStream(AsyncHttpConsumer):
                 # The failed read may have taken an announcement with it.
                 await self.board_changed({"school": self.school_id})
             await asyncio.sleep(RECEIVE_PAUSE_SECONDS)
+
+    async def dispatch(self, message):
+        # AsyncConsumer.dispatch closes old database connections before every message, in
+        # the one thread that every thread-sensitive call of the process shares: at dismissal
+        # each of a school's fifty streams hears several events a second, and they queued
+        # there until pages heard of a check-in twenty seconds late (bench/README.md). A board
+        # event only writes to the browser, so it goes straight to its handler.
+        if message["type"] == signals.EVENT:
+            await self.board_changed(message)
+        else:
+            await super().dispatch(message)
 
     async def board_changed(self, event):
         data = {"school": event.get("school")}

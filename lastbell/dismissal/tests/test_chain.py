@@ -111,3 +111,14 @@ def test_a_write_reads_its_own_uncommitted_events_and_nothing_is_kept(
 
     assert services.day_states(day).students[student.pk].status == "on_campus"
     assert chain.day_events(day.pk) == ([], 0)
+
+
+def test_nothing_new_costs_one_count(school, staff, day, tag, student, sibling,
+                                     django_assert_num_queries):  # fmt: skip
+    check_in(day, tag, staff)
+    chain.day_events(day.pk)
+
+    with django_assert_num_queries(1):
+        events, length = chain.day_events(day.pk)
+
+    assert length == len(events) == 2
