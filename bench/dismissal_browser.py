@@ -4,7 +4,7 @@ A `Browser` is one device: its own cookies (a signed-in session and a CSRF cooki
 connections (a new one when all are busy, none kept longer than the server keeps them), and,
 on a live page, the page's live stream (GET /schools/<id>/live/, server-sent events) with
 what static/lastbell/app.js and htmx do on each `board` event (a classroom screen skips one
-that names other homerooms): 200–600 ms later fetch the page's `#live` part again
+that names other homerooms): 100–350 ms later fetch the page's `#live` part again
 (HX-Request, HX-Target: live), one request in flight per page and the last trigger queued
 behind it (htmx's default queueing). A form posted navigates: the redirect is followed, and
 the new page opens a new live stream, as a page load does.
@@ -13,8 +13,10 @@ The response reading (chunked bodies) is bench/live_latency.py's.
 """
 
 import asyncio
+import html
 import json
 import random
+import re
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -22,10 +24,12 @@ from dataclasses import dataclass
 from bench.dismissal_school import csrf_secret
 from bench.live_latency import read_body, read_chunk
 
-LIVE_THROTTLE_S = 0.2  # app.js: a board event makes one refresh, 200 ms after it …
-LIVE_SPREAD_S = 0.4  # … plus a random 0–400 ms
+LIVE_THROTTLE_S = 0.1  # app.js: a board event makes one refresh, 100 ms after it …
+LIVE_SPREAD_S = 0.25  # … plus a random 0–250 ms
 STREAM_RETRY_S = 3.0  # EventSource's `retry:` as the server sends it
 KEEP_ALIVE_S = 4.0  # uvicorn closes idle connections after 5 s: reuse younger ones only
+DATA_LIVE = re.compile(rb'data-live="([^"]+)"')
+LIVE_HOMEROOMS = re.compile(rb'data-live-homerooms="([^"]*)"')
 TIMEOUT_S = 30.0  # a request not answered by then is an error
 
 
@@ -70,6 +74,8 @@ class Browser:
         self.jar = {key: value, "csrftoken": csrf_secret()}
         self.idle: list[tuple] = []  # (reader, writer, idle since)
         self.page: str | None = None  # the live page shown, if any
+        self.stream_path: str | None = None  # its data-live: the stream, with the page's version
+        self.live_homerooms: set[int] | None = None  # its data-live-homerooms, if any
         self.page_label = ""
         self.stream_task: asyncio.Task | None = None
         self.pending: asyncio.TimerHandle | None = None
@@ -164,6 +170,11 @@ class Browser:
             self.pending = None
         if response is not None and response.status == 200:
             self.page, self.page_label = path, label
+            found = DATA_LIVE.search(response.body)
+            self.stream_path = html.unescape(found.group(1).decode()) if found else None
+            rooms = LIVE_HOMEROOMS.search(response.body)
+            self.live_homerooms = ({int(n) for n in rooms.group(1).split(b",") if n.strip()}
+                                   if rooms else None)  # fmt: skip
             self.on_page(path, response)
             self._restart_stream()
         return response
@@ -179,6 +190,9 @@ class Browser:
 
     # -- live updates ----------------------------------------------------------------------
 
+    def on_stream_open(self, at: float) -> None:
+        """The page's stream is listening (subclasses note it)."""
+
     def _spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coroutine)
         self.tasks.add(task)
@@ -186,8 +200,11 @@ class Browser:
         return task
 
     def on_board(self, homerooms=None) -> None:
-        """app.js: one refresh 200–600 ms after the first of a burst of events. `homerooms`:
+        """app.js: one refresh 100–350 ms after the first of a burst of events. `homerooms`:
         the event's, when it names the homerooms it touched (a classroom screen may skip it)."""
+        mine = self.live_homerooms
+        if mine is not None and homerooms is not None and not mine & set(homerooms):
+            return  # a page of some homerooms skips other homerooms' steps
         if self.page is not None and self.pending is None and not self.closed:
             wait = LIVE_THROTTLE_S + random.random() * LIVE_SPREAD_S  # noqa: S311 — timing only
             self.pending = asyncio.get_running_loop().call_later(wait, self._fire)
@@ -222,7 +239,7 @@ class Browser:
         self.stream_task = self._spawn(self._stream())
 
     async def _stream(self) -> None:
-        path = f"/schools/{self.run.school_id}/live/"
+        path = self.stream_path or f"/schools/{self.run.school_id}/live/"
         dropped = False
         while not self.closed:
             started = time.monotonic()
@@ -244,6 +261,7 @@ class Browser:
                         if line.startswith(b"retry:"):
                             heard = time.monotonic()
                             self.run.record("live stream opened", started, heard, True, "")
+                            self.on_stream_open(heard)
                             if dropped:  # app.js catches up once after a dropped stream
                                 self.on_board()
                         elif line == b"event: board":

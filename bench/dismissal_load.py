@@ -133,6 +133,11 @@ def parse_args(argv=None):
     parser.add_argument(
         "--check", action="store_true", help="exit with status 1 when a target is missed"
     )
+    parser.add_argument(
+        "--trace", type=int, default=0, metavar="N",
+        help="show the N students slowest to reach their classroom screen, with what that "
+        "screen heard and fetched meanwhile",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     args.what_if = [name for name in args.what_if.split(",") if name]
     if unknown := set(args.what_if) - set(WHAT_IF):
@@ -161,6 +166,10 @@ class Run:
         self.board_events = 0
         self.silences: list[float] = []  # seconds between two events on one open stream
         self.checked_in: dict[int, float] = {}  # student → when its check-in was sent
+        # Every check-in posted: (sent, answered) in wall-clock seconds, when sent in this
+        # clock, and the family's students (the server may call only some of them: a
+        # custody order naming the guardian, a half-sibling of another guardian).
+        self.check_in_posts: list[tuple[float, float, float, list[int]]] = []
         self.shown: dict[int, float] = {}  # student → first seen on its classroom screen
         self.shown_early: set[int] = set()  # seen before any check-in was sent for them
         self.released: set[int] = set()
@@ -228,8 +237,17 @@ class Classroom(Browser):
         self.called: set[int] = set()
         self.done: set[int] = set()
         self.wake = asyncio.Event()
+        self.trace: list = []
 
     def on_page(self, path, response):
+        self.trace.append(
+            (
+                "page",
+                response.started,
+                response.ended,
+                set(int(pk) for pk in CALLED.findall(response.body)),
+            )
+        )
         self.covered = max(self.covered, response.started)
         called = {int(pk) for pk in CALLED.findall(response.body)}
         for pk in called:
@@ -238,10 +256,12 @@ class Classroom(Browser):
         if called - self.done:
             self.wake.set()
 
+    def on_stream_open(self, at):
+        self.trace.append(("stream", at, None))
+
     def on_board(self, homerooms=None):
-        """As app.js: a classroom screen skips an event that names other homerooms."""
-        if homerooms is not None and self.homeroom_id not in homerooms:
-            return
+        """Noted for --trace; the page skips other homerooms as app.js does (Browser)."""
+        self.trace.append(("event", time.monotonic(), homerooms))
         super().on_board(homerooms)
 
 
@@ -273,8 +293,10 @@ async def curb_device(run: Run, browser: Browser, p: dict) -> None:
             run.checked_in.setdefault(pk, sent)
         fields = {"method": "tag", "number": family.tag, "door": DOOR, "adult_name": ""}
         notes = run.touched(family.students)
+        wall = time.time()
         response = await browser.submit(p["check_in"], fields, label="check-in (tag)",
                                         page_label="curb page")  # fmt: skip
+        run.check_in_posts.append((wall, time.time(), sent, list(family.students)))
         run.answered(notes, response)
         if response is None or response.status != 302:
             for pk in family.students:
@@ -299,8 +321,10 @@ async def phone(run: Run, family, p: dict) -> None:
             run.checked_in.setdefault(pk, sent)
         notes = run.touched(family.students)
         fields = {"next": page, "csrfmiddlewaretoken": device.jar.get("csrftoken", "")}
+        wall = time.time()
         response = await device.fetch("POST", p["phone"], label="check-in (phone)",
                                       fields=fields, headers=hx)  # fmt: skip
+        run.check_in_posts.append((wall, time.time(), sent, list(family.students)))
         run.answered(notes, response)
         if response is None or response.status != 200 or b'class="alert"' in response.body:
             if response is not None and response.status == 200:
@@ -407,6 +431,7 @@ async def play(args, school: Prepared, server: Server) -> tuple[Run, dict]:
     groups_browser = Browser(run, "groups", next(staff))
     office = Browser(run, "overview", next(staff))
     screens = [Classroom(run, room.name, room.cookie, room.homeroom_id) for room in rooms]
+    run.classrooms = {s.homeroom_id: s for s in screens}
     browsers = [*curb, *doors, groups_browser, office, *screens]
 
     # The screens open (a page load each, then its stream) before the first car comes.
@@ -531,6 +556,34 @@ class Profiler:
 # Figures
 
 
+def slowest(run: Run, expected: list[int], n: int) -> str:
+    """--trace: the `n` students slowest to show, with what their classroom screen heard
+    (events naming its homeroom, or every homeroom) and fetched, from their check-in on."""
+    text = ""
+    worst = sorted((run.shown[pk] - run.checked_in[pk], pk) for pk in expected
+                   if pk in run.shown)[-n:]  # fmt: skip
+    for took, pk in worst:
+        t0, screen = run.checked_in[pk], run.classrooms[run.school.homeroom_of[pk]]
+        text += f"  student {pk}: shown {took:.1f} s after the check-in that called them\n"
+        for kind, at, *rest in screen.trace:
+            if not t0 - 1 <= at <= run.shown[pk] + 0.1:
+                continue
+            if kind == "page":
+                ended, called = rest
+                text += (
+                    f"    page  {at - t0:6.2f}–{ended - t0:6.2f} s  shows them: {pk in called}\n"
+                )
+            elif kind == "stream":
+                text += f"    stream listening at {at - t0:6.2f} s\n"
+            elif rest[0] is None or screen.homeroom_id in rest[0]:
+                text += f"    event {at - t0:6.2f} s  homerooms {rest[0] or 'all'}\n"
+        others = sum(1 for kind, at, *rest in screen.trace if kind == "event"
+                     and t0 <= at <= run.shown[pk] and rest[0] is not None
+                     and screen.homeroom_id not in rest[0])  # fmt: skip
+        text += f"    ({others} events of other homerooms meanwhile)\n"
+    return text
+
+
 def row(label: str, values: list[float], errors: int, seconds: float) -> str:
     if not values:
         return f"  {label:<24} {0:>6} {errors:>6}  (none answered)\n"
@@ -579,10 +632,27 @@ def report(args, school: Prepared, run: Run, r: dict, db: dict, messages: list) 
             out(row(label, run.times.get(label, []), len(run.failures.get(label, [])), seconds))
 
     expected = run.expected_shown()
+    # From the check-in that called the student: the post whose answer covers the moment
+    # the server recorded it, not the family's first post (which may have left them out).
+    called_by = {}
+    for pk, at in db.get("first_check_in", {}).items():
+        for wall, answered, sent, students in run.check_in_posts:
+            if pk in students and wall - 0.5 <= at <= answered + 0.5:
+                called_by[pk] = sent
+                break
+    later = sum(1 for pk in expected if pk in called_by and called_by[pk] > run.checked_in[pk])
+    run.checked_in.update({pk: sent for pk, sent in called_by.items() if pk in run.checked_in})
     shown = [run.shown[pk] - run.checked_in[pk] for pk in expected if pk in run.shown]
     not_shown = [pk for pk in expected if pk not in run.shown]
     out("\n")
     out(row("check-in → classroom", shown, len(not_shown), seconds).replace("/s", " students/s"))
+    if later:
+        out(
+            f"  ({later} students were called by a later check-in than their family's first: "
+            "timed from the one that called them)\n"
+        )
+    if args.trace:
+        out(slowest(run, expected, args.trace))
     if run.curb_wait:
         out(f"  (a car waited for a free curb device: p50 {percentile(run.curb_wait, 50):.2f} s, "
             f"max {max(run.curb_wait):.2f} s — not in the check-in figures)\n")  # fmt: skip

@@ -275,7 +275,7 @@ def csrf_secret() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(32))
 
 
-def tally(school_id: int, today: dt.date) -> dict[str, int]:
+def tally(school_id: int, today: dt.date) -> dict:
     """After the run, from the database: the day's custody events by kind, and how many
     students are still on campus (not absent, not released)."""
     from django.db import connection
@@ -289,6 +289,11 @@ def tally(school_id: int, today: dt.date) -> dict[str, int]:
         counts[kind] += 1
     states = services.day_states(day)
     counts["on_campus"] = sum(1 for s in states if s.on_campus)
+    # When each student was first checked in for, as the server recorded it (epoch seconds).
+    counts["first_check_in"] = {}
+    for pk, at in CustodyEvent.objects.filter(day=day, kind="checked_in").order_by(
+            "at").values_list("student_id", "at"):  # fmt: skip
+        counts["first_check_in"].setdefault(pk, at.timestamp())
     counts["released_students"] = sum(1 for s in states if s.released is not None)
     connection.close()
     return dict(counts)

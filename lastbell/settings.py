@@ -135,7 +135,7 @@ if env_str("DATABASE_URL"):
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "lastbell.sqlite_backend",  # django.db.backends.sqlite3, pooled
             "NAME": DATA_DIR / "lastbell.sqlite3",
             "OPTIONS": {
                 # WAL lets the web server and the worker read while one writes;

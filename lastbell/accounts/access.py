@@ -65,6 +65,18 @@ def schools_for(user):
     ).select_related("district")
 
 
+def works_at_several_schools(user) -> bool:
+    """Whether the user has more than one school to choose from (the pages' school switch).
+    Asked on every page: plain queries, the second only for a district admin."""
+    held = list(memberships(user).values_list("school_id", "district_id", "role"))
+    schools = {school for school, _, _ in held if school}
+    districts = {district for _, district, role in held if role == Role.DISTRICT_ADMIN}
+    if len(schools) > 1 or not districts:
+        return len(schools) > 1
+    found = School.objects.filter(Q(district_id__in=districts) | Q(pk__in=schools))
+    return found.values("pk")[:2].count() > 1
+
+
 def districts_administered(user):
     return District.objects.filter(
         id__in=memberships(user).filter(role=Role.DISTRICT_ADMIN).values("district")
@@ -88,6 +100,16 @@ def school_access(user, school_id) -> SchoolAccess:
         staffmembership_id__in=[pk for pk, _ in held], homeroom__school=school
     ).values_list("homeroom_id", flat=True)
     return SchoolAccess(school, roles, sorted(set(homerooms)))
+
+
+def request_access(request, school_id) -> SchoolAccess:
+    """school_access for the request's user, asked once per request: a dismissal screen's
+    live refresh asks before its view does (dismissal/views.py shared_live)."""
+    memo = request.__dict__.setdefault("_school_access", {})
+    key = (request.user.pk, str(school_id))
+    if key not in memo:
+        memo[key] = school_access(request.user, school_id)
+    return memo[key]
 
 
 def district_admin_or_404(user, district_id) -> District:

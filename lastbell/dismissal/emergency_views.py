@@ -53,9 +53,9 @@ BOARD_STATUSES = {
 }
 
 
-def _page(request, school_id) -> SchoolPage:
+def _page(request, school_id, *, live=False) -> SchoolPage:
     """Emergency pages are for the office (dismissal staff and admins); always today."""
-    page = SchoolPage(request, school_id)
+    page = SchoolPage(request, school_id, live=live)
     page.access.require_edit()
     page.date = page.today
     return page
@@ -283,7 +283,7 @@ def _counts(entries) -> list[tuple[str, str, int]]:
 @login_required
 @require_GET
 def emergency(request, school_id):
-    page = _page(request, school_id)
+    page = _page(request, school_id, live=True)
     day = _today(page)
     if day is None or not day.had_emergency:
         return render(request, "dismissal/emergency.html", _context(page, "board", day))
@@ -426,7 +426,7 @@ def _student_page(request, page, day, student, state, people, *, form=None, refu
 @login_required
 @require_http_methods(["GET", "POST"])
 def emergency_student(request, school_id, student_id):
-    page = _page(request, school_id)
+    page = _page(request, school_id, live=True)
     student = get_object_or_404(page.school.students.select_related("homeroom"), pk=student_id)
     day = _today(page)
     if day is None or not day.had_emergency:

@@ -9,13 +9,14 @@ import dataclasses
 import datetime as dt
 from collections import defaultdict
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lastbell import live
 from lastbell.audit.models import Via
 from lastbell.audit.services import audit_record
+from lastbell.dismissal import chain
 from lastbell.dismissal.models import (
     Arrival,
     CarTag,
@@ -25,7 +26,8 @@ from lastbell.dismissal.models import (
     Verification,
 )
 from lastbell.people.models import AuthorizedAdult, CustodyRestriction, Guardian, GuardianLink
-from lastbell.plans.board import BoardRow, day_board
+from lastbell.plans import stamps
+from lastbell.plans.board import BoardRow, ReuseCache, day_board, reused_board
 from lastbell.plans.models import PlanType
 from lastbell.schools.models import CalendarDay
 
@@ -150,18 +152,56 @@ class DayStates:
 
 
 def day_states(day: DismissalDay, *, homeroom_ids=None, student_ids=None) -> DayStates:
-    """Every student's plan and dismissal state for the day, in a constant number of queries."""
+    """Every student's plan and dismissal state for the day, in a constant number of queries.
+
+    Outside a transaction the whole school's states are folded once per state of the day
+    (the school's stamps and the chain's length) and shared by every screen that asks, each
+    getting its own copies of its students' states (views may note things on them); the chain
+    itself is read incrementally (chain.py). Some students' states (a family's card) are cut
+    from that fold when it is at hand, and read on their own otherwise. Inside a transaction
+    (a write, under its lock) they are read as they are."""
+    stamp = stamps.current(day.school_id)  # None inside a transaction
+    if stamp is not None:
+        events, length = chain.day_events(day.pk)
+        key = (connection.alias, connection.settings_dict["NAME"], day.pk, *stamp, length)
+        rooms = None if homeroom_ids is None else set(homeroom_ids)
+        pupils = None if student_ids is None else set(student_ids)
+        whole = (_fold_cache.resolved(key, lambda: _fold_school(day, stamp, events))
+                 if pupils is None else _fold_cache.get(key))  # fmt: skip
+        if whole is not None:
+            return DayStates(day, {
+                pk: dataclasses.replace(state) for pk, state in whole.items()
+                if (rooms is None or state.row.homeroom_id in rooms)
+                and (pupils is None or pk in pupils)
+            })  # fmt: skip
     board = day_board(day.school, day.date, homeroom_ids=homeroom_ids, student_ids=student_ids)
     states = {row.student_id: StudentState(row) for row in board.rows}
     events = CustodyEvent.objects.filter(day=day).select_related("arrival__tag", "by")
     if student_ids is not None or homeroom_ids is not None:
         events = events.filter(student_id__in=list(states))
-    events = list(events)
+    _fold(states, list(events))
+    return DayStates(day, states)
+
+
+# The whole school's folded states by state of the day (school stamps, chain length): shared
+# by every screen, never changed by readers.
+_fold_cache = ReuseCache(size=32)
+
+
+def _fold_school(day, stamp, events) -> dict[int, StudentState]:
+    board = reused_board(day.school, day.date, stamp)
+    states = {row.student_id: StudentState(row) for row in board.rows}
+    _fold(states, events)
+    return states
+
+
+def _fold(states: dict[int, StudentState], events) -> None:
+    """Each student's state from the day's events, oldest first."""
     undone = {e.undoes_id for e in events if e.kind == Kind.UNDONE}
     for event in events:
         state = states.get(event.student_id)
         if state is None:
-            continue  # a student who left the school since
+            continue  # a student who left the school since, or out of the asked scope
         state.events.append(event)
         if event.pk in undone or event.kind == Kind.UNDONE:
             continue
@@ -175,7 +215,6 @@ def day_states(day: DismissalDay, *, homeroom_ids=None, student_ids=None) -> Day
             state.late = True
         elif event.kind in EMERGENCY_STATUSES:
             state.emergency_status = event.kind
-    return DayStates(day, states)
 
 
 def student_timeline(day: DismissalDay, student) -> list[CustodyEvent]:

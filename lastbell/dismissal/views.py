@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from lastbell.accounts.access import school_access
+from lastbell.accounts.access import request_access
 from lastbell.dismissal import services
 from lastbell.dismissal.models import Arrival, CarTag, CustodyEvent, DismissalDay, TagStudent
 from lastbell.dismissal.screen_forms import (
@@ -75,7 +75,7 @@ class Screen:
 
     def __init__(self, request, school_id, *, staff_only=False, any_date=False):
         self.request = request
-        self.page = SchoolPage(request, school_id)
+        self.page = SchoolPage(request, school_id, live=True)
         self.access = self.page.access
         self.school = self.page.school
         if staff_only and not self.access.can_edit:
@@ -144,7 +144,7 @@ def shared_live(view):
         htmx = getattr(request, "htmx", None)
         if not (htmx and htmx.target == "live" and request.method == "GET"):
             return respond()
-        access = school_access(request.user, school_id)
+        access = request_access(request, school_id)
         stamp = stamps.current(access.school.id)
         today = access.school.today()
         day = DismissalDay.objects.filter(school=access.school, date=today).values_list(
@@ -249,15 +249,13 @@ class QueueEntry:
 
 def _queue(screen, states) -> tuple[list[QueueEntry], list[QueueEntry]]:
     """The families checked in, oldest first, and the last few whose children all left."""
-    arrivals = {a.pk: a for a in Arrival.objects.filter(day=screen.day).select_related("tag")}
+    # Each state's arrival came with the chain (select_related): arrivals are never edited.
     members = defaultdict(list)
     for state in states:
         if state.arrival is not None:
             state.checkin_event = _current(state, Kind.CHECKED_IN)
             members[state.arrival.pk].append(state)
-    entries = [
-        QueueEntry(arrivals.get(pk) or found[0].arrival, found) for pk, found in members.items()
-    ]
+    entries = [QueueEntry(found[0].arrival, found) for found in members.values()]
     entries.sort(key=lambda e: (e.arrival.at, e.arrival.pk))
     waiting = [e for e in entries if not e.done]
     done = [e for e in entries if e.done][-5:][::-1]

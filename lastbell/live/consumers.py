@@ -10,12 +10,14 @@ import asyncio
 import json
 import logging
 import weakref
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 from django.http import Http404
 
+from lastbell import live
 from lastbell.accounts.access import school_access
 from lastbell.live import signals, watcher
 
@@ -46,15 +48,33 @@ def _group_turn() -> asyncio.Semaphore:
     return turn
 
 
-@database_sync_to_async
-def _may_watch(user, school_id) -> bool:
+def _off_the_main_thread(function):
+    """Run in a thread of the pool, not in the one thread every thread-sensitive call of the
+    process shares: many streams open at once at dismissal, and each would wait there behind
+    the others' queries (and every stream's events behind them, see `dispatch`)."""
+    return database_sync_to_async(function, thread_sensitive=False)
+
+
+@_off_the_main_thread
+def _watchable(user, school_id):
+    """The school, if the user may see its pages; else None."""
     if user is None or not user.is_authenticated:
-        return False
+        return None
     try:
-        school_access(user, school_id)
+        return school_access(user, school_id).school
     except Http404:
-        return False
-    return True
+        return None
+
+
+@_off_the_main_thread
+def _version(school) -> str:
+    return live.version(school)
+
+
+def _since(scope) -> str:
+    """The version the page noted before it read anything (`?since=`, live.version)."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return query.get("since", [""])[0]
 
 
 class BoardStream(AsyncHttpConsumer):
@@ -100,7 +120,8 @@ class BoardStream(AsyncHttpConsumer):
             )
             return False
         school_id = self.scope["url_route"]["kwargs"]["school_id"]
-        if not await _may_watch(self.scope.get("user"), school_id):
+        school = await _watchable(self.scope.get("user"), school_id)
+        if school is None:
             await self.send_response(404, b"No such school.\n", headers=TEXT)
             return False
         signals.set_serving_loop(asyncio.get_running_loop())
@@ -125,6 +146,11 @@ class BoardStream(AsyncHttpConsumer):
         await self.send_body(f"retry: {RETRY_MS}\n\n".encode(), more_body=True)
         self.school_id, self.streaming = school_id, True
         self.heartbeat = asyncio.create_task(self._beat(group))
+        # Listening now: a change made since the page read the board was announced before
+        # this stream heard anything. Said again, the page fetches it.
+        since = _since(self.scope)
+        if since and since != await _version(school):
+            await self.board_changed({"school": school_id})
         return True
 
     async def _join(self, group):
@@ -160,6 +186,17 @@ class BoardStream(AsyncHttpConsumer):
                 # The failed read may have taken an announcement with it.
                 await self.board_changed({"school": self.school_id})
             await asyncio.sleep(RECEIVE_PAUSE_SECONDS)
+
+    async def dispatch(self, message):
+        # AsyncConsumer.dispatch closes old database connections before every message, in
+        # the one thread that every thread-sensitive call of the process shares: at dismissal
+        # each of a school's fifty streams hears several events a second, and they queued
+        # there until pages heard of a check-in twenty seconds late (bench/README.md). A board
+        # event only writes to the browser, so it goes straight to its handler.
+        if message["type"] == signals.EVENT:
+            await self.board_changed(message)
+        else:
+            await super().dispatch(message)
 
     async def board_changed(self, event):
         data = {"school": event.get("school")}

@@ -84,7 +84,8 @@ def _read_tokens(school_ids: list[int]) -> dict[int, object]:
         return dict(cursor.fetchall())
 
 
-_tokens = database_sync_to_async(_read_tokens)
+# In a thread of the pool: not behind the thread-sensitive calls of the streams (consumers.py).
+_tokens = database_sync_to_async(_read_tokens, thread_sensitive=False)
 
 
 async def _run(layer) -> None:

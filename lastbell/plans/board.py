@@ -303,7 +303,7 @@ def day_board(school, date: dt.date, *, homeroom_ids=None, student_ids=None) -> 
         # Some students' board (a family's, one student's) is cut from the school's when
         # that one is at hand already, as it is all through dismissal; it is not worth
         # resolving the whole school for them otherwise.
-        board = (_reused_board(school, date, stamp) if student_ids is None
+        board = (reused_board(school, date, stamp) if student_ids is None
                  else _cached_board(school, date, stamp))  # fmt: skip
         if board is not None:
             rooms = None if homeroom_ids is None else set(homeroom_ids)
@@ -388,7 +388,8 @@ def _cached_board(school, date, stamp) -> DayBoard | None:
     return board
 
 
-def _reused_board(school, date, stamp) -> DayBoard:
+def reused_board(school, date, stamp) -> DayBoard:
+    """The school's whole board under `stamp` (stamps.current), resolved once for everyone."""
     key = _board_key(school, date, stamp)
     board = board_cache.resolved(key, lambda: plan_days(school, date, date)[date])
     # Rows are shared and never changed by readers; the school is the caller's.

@@ -14,7 +14,12 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from lastbell.accounts.access import SchoolAccess, school_access, schools_for
+from lastbell import live as live_updates
+from lastbell.accounts.access import (
+    SchoolAccess,
+    request_access,
+    works_at_several_schools,
+)
 from lastbell.attendance.models import Absence
 from lastbell.people.services import active_restrictions
 from lastbell.plans import services
@@ -55,9 +60,9 @@ class SchoolPage:
     but the school's settings stops here.
     """
 
-    def __init__(self, request, school_id, *, tracker_required=True):
+    def __init__(self, request, school_id, *, tracker_required=True, live=False):
         self.request = request
-        self.access: SchoolAccess = school_access(request.user, school_id)
+        self.access: SchoolAccess = request_access(request, school_id)
         self.school = self.access.school
         self.today = self.school.today()
         raw = request.GET.get("date", "")
@@ -70,8 +75,13 @@ class SchoolPage:
             except ValueError:
                 self.date = self.today
                 messages.error(request, f"“{raw}” is not a date; showing today instead.")
+        self.live_since = ""
         if tracker_required and not self.school.tracker_enabled:
             raise TrackerOff(self)
+        # A live page notes the version before it reads anything: its stream catches up on
+        # what changed between this read and the moment it listens (live.version).
+        if live and request.method == "GET" and not getattr(request, "htmx", None):
+            self.live_since = live_updates.version(self.school)
 
     def board(self):
         return day_board(self.school, self.date, homeroom_ids=self.access.homeroom_ids)
@@ -81,12 +91,13 @@ class SchoolPage:
         return {
             "school": self.school,
             "access": self.access,
+            "live_since": self.live_since,
             "tab": tab,
             "date": date,
             "today": self.today,
             "is_today": date == self.today,
             "when": "past" if date < self.today else ("today" if date == self.today else "future"),
-            "several_schools": schools_for(self.request.user)[:2].count() > 1,
+            "several_schools": works_at_several_schools(self.request.user),
             "prev_date": date - dt.timedelta(days=1),
             "next_date": date + dt.timedelta(days=1),
             **extra,
@@ -102,7 +113,7 @@ def _date_query(date, today) -> str:
 
 @login_required
 def dashboard(request, school_id):
-    page = SchoolPage(request, school_id)
+    page = SchoolPage(request, school_id, live=True)
 
     def context():
         board = page.board()
@@ -122,7 +133,7 @@ def dashboard(request, school_id):
 
 @login_required
 def roster(request, school_id):
-    page = SchoolPage(request, school_id)
+    page = SchoolPage(request, school_id, live=True)
 
     def context():
         board = page.board()
@@ -133,7 +144,7 @@ def roster(request, school_id):
 
 @login_required
 def students(request, school_id):
-    page = SchoolPage(request, school_id)
+    page = SchoolPage(request, school_id, live=True)
 
     def context():
         board = page.board()

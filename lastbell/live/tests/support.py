@@ -13,8 +13,9 @@ class HttpCommunicator(ApplicationCommunicator):
     """channels.testing.HttpCommunicator, which cannot be imported without daphne."""
 
     def __init__(self, app, method, path, headers=()):
+        path, _, query = path.partition("?")
         scope = {"type": "http", "http_version": "1.1", "method": method, "path": path,
-                 "query_string": b"", "headers": list(headers)}  # fmt: skip
+                 "query_string": query.encode(), "headers": list(headers)}  # fmt: skip
         super().__init__(app, scope)
 
     async def get_response(self, timeout=1):
@@ -37,13 +38,14 @@ def cookie_of(user) -> list[tuple[bytes, bytes]]:
     return [(b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode())]
 
 
-def stream(cookie, school_id, method="GET") -> HttpCommunicator:
-    return HttpCommunicator(application, method, f"/schools/{school_id}/live/", headers=cookie)
+def stream(cookie, school_id, method="GET", path=None) -> HttpCommunicator:
+    path = path or f"/schools/{school_id}/live/"
+    return HttpCommunicator(application, method, path, headers=cookie)
 
 
-async def started(cookie, school_id) -> HttpCommunicator:
-    """A stream that has sent its headers and `retry:` line."""
-    communicator = stream(cookie, school_id)
+async def started(cookie, school_id, path=None) -> HttpCommunicator:
+    """A stream that has sent its headers and `retry:` line (`path`: a page's data-live)."""
+    communicator = stream(cookie, school_id, path=path)
     await communicator.send_input({"type": "http.request", "body": b""})
     start = await communicator.receive_output(3)
     assert start["status"] == 200, start

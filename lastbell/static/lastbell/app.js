@@ -48,10 +48,11 @@
   // EventSource reconnects by itself; when it gives up, or the browser has none, the same
   // parts are refreshed every 30 s instead.
   // Every open screen of the school hears the same event: each waits a little at random too,
-  // so they do not all ask the server in the same instant (the page still updates within
-  // a second of the change).
-  var LIVE_THROTTLE_MS = 200;
-  var LIVE_SPREAD_MS = 400;
+  // so they do not all ask the server in the same instant (the page still updates well
+  // within a second of the change). The stream's address carries the version the page was
+  // read at; if it changed before the stream listened, the stream says "board" at once.
+  var LIVE_THROTTLE_MS = 100;
+  var LIVE_SPREAD_MS = 250;
   var LIVE_POLL_MS = 30000;
 
   function startLive() {
@@ -105,8 +106,9 @@
       dropped = false;
       say("Live", "live");
     });
-    // A classroom screen of some homerooms (data-live-homerooms) skips the dismissal steps
-    // of other homerooms' students: the event names the homerooms it touched, if it knows.
+    // A screen of some homerooms (data-live-homerooms: a classroom, one student's release)
+    // skips the dismissal steps of other homerooms' students: the event names the homerooms
+    // it touched, if it knows.
     source.addEventListener("board", function (event) {
       var region = document.querySelector("[data-live-homerooms]");
       if (region) {

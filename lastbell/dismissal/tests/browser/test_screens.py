@@ -191,3 +191,48 @@ def test_the_camera_reads_a_family_s_qr_code(browser, browser_errors, live_serve
     finally:
         camera.close()
     browser_errors.assert_none()
+
+
+def test_screens_of_one_homeroom_skip_the_steps_of_others(
+    page, browser, force_sign_in, live_server, asgi_server, world, browser_errors
+):
+    """A classroom screen, and the release page of one student, fetch nothing when a family of
+    another homeroom checks in; they follow a step of their own homeroom at once."""
+    from lastbell.dismissal import services
+    from lastbell.dismissal.models import Arrival, CarTag, TagStudent
+
+    school = world.school
+    base = f"{asgi_server}/schools/{school.id}/dismissal"
+    other_room = testing.make_homeroom(school, "Room 14")
+    cody = testing.make_student(school, first="Cody", last="Banks", homeroom=other_room,
+                                enrolled_on=world.ana.enrolled_on)  # fmt: skip
+    other_tag = CarTag.objects.create(school=school, number=15)
+    TagStudent.objects.create(tag=other_tag, student=cody)
+    day = services.day_of(school)
+
+    classroom = _open_as(browser, browser_errors, live_server, world.teacher)
+    classroom.goto(f"{base}/classroom/")
+    _live(classroom)
+    force_sign_in(world.staff)
+    page.goto(f"{base}/release/{world.ana.pk}/")
+    _live(page)
+    overview = page.context.new_page()
+    overview.goto(f"{base}/")
+    _live(overview)
+    fetched = {"classroom": 0, "release": 0}
+    classroom.on("request", lambda r: fetched.__setitem__(
+        "classroom", fetched["classroom"] + ("hx-request" in r.headers)))  # fmt: skip
+    page.on("request", lambda r: fetched.__setitem__(
+        "release", fetched["release"] + ("hx-request" in r.headers)))  # fmt: skip
+
+    services.check_in(day, actor=world.staff, method=Arrival.Method.TAG, tag=other_tag)
+    # The overview follows every step: once it shows Cody's, every screen has heard it.
+    expect(overview.get_by_test_id("at-curb")).to_have_text("1", timeout=3_000)
+    page.wait_for_timeout(800)  # longer than a screen waits before it fetches (app.js)
+    assert fetched == {"classroom": 0, "release": 0}
+
+    services.check_in(day, actor=world.staff, method=Arrival.Method.TAG, tag=world.tag)
+    expect(classroom.get_by_test_id("called")).to_contain_text("Ana Rivera", timeout=3_000)
+    expect(page.get_by_text("Checked in")).to_be_visible(timeout=3_000)
+    assert fetched["classroom"] >= 1 and fetched["release"] >= 1
+    browser_errors.assert_none()
