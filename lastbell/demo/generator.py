@@ -962,14 +962,62 @@ class _SchoolBuilder:
             absences.append(self._absence(kid, day, early=index < early))
         # The two school weeks before: attendance history.
         past, date = 0, day - dt.timedelta(days=1)
+        taken = {(a.student_id, a.date) for a in absences}
         while past < 10 and date >= self.term_start:
             if self.calendar.is_school_day(date):
                 present = [kid for kid in planned if kid.student.enrolled_on <= date]
                 for kid in rng.sample(present, round(len(present) * 0.03)):
                     absences.append(self._absence(kid, date, early=rng.random() < 0.08))
+                    taken.add((kid.student.pk, date))
                 past += 1
             date -= dt.timedelta(days=1)
+        absences += self._term_history(planned, taken)
         Absence.objects.bulk_create(absences)
+
+    def _term_history(self, planned, taken) -> list[Absence]:
+        """Since the term began, so that the truancy tracker has students at each letter and
+        the chronic-absence page has every tier: a few students who miss school unexcused or
+        come more than 30 minutes late, some with short tardies that never count, and some
+        often absent with excuses."""
+        rng = self.rng
+        days = []
+        date = self.term_start
+        while date < self.day:
+            if self.calendar.is_school_day(date):
+                days.append(date)
+            date += dt.timedelta(days=1)
+        if len(days) < 5:
+            return []
+        rows = []
+
+        def add(kid, date, **fields):
+            if (kid.student.pk, date) in taken or date < kid.student.enrolled_on:
+                return
+            taken.add((kid.student.pk, date))
+            rows.append(Absence(
+                student=kid.student, date=date, source=Source.IMPORT,
+                source_detail=ATTENDANCE_FEED,
+                external_id=f"ATT-{self.number}-{kid.student.sis_id}-{date:%Y%m%d}", **fields,
+            ))  # fmt: skip
+
+        kids = rng.sample(planned, min(len(planned), round(len(planned) * 0.09)))
+        third = len(kids) // 3
+        for kid in kids[:third]:  # truant: unexcused days and long tardies, 3 to 11 of them
+            for date in rng.sample(days, min(len(days), rng.randint(3, 11))):
+                if rng.random() < 0.6:
+                    add(kid, date, excused=False, reason=rng.choice(UNEXCUSED_REASONS))
+                else:
+                    add(kid, date, kind=Absence.Kind.TARDY, excused=False,
+                        minutes=rng.randint(31, 95), reason="Arrived late")  # fmt: skip
+        for kid in kids[third : 2 * third]:  # late now and then, never long enough to count
+            for date in rng.sample(days, min(len(days), rng.randint(1, 5))):
+                add(kid, date, kind=Absence.Kind.TARDY, excused=False,
+                    minutes=rng.randint(5, 30), reason="Arrived late")  # fmt: skip
+        for kid in kids[2 * third :]:  # often absent, excused: chronic absence, not truancy
+            share = rng.choice((0.06, 0.12, 0.15, 0.25))
+            for date in rng.sample(days, min(len(days), max(1, round(len(days) * share)))):
+                add(kid, date, excused=True, reason=rng.choice(EXCUSED_REASONS))
+        return rows
 
 
 # ---------------------------------------------------------------------------------------------

@@ -279,3 +279,18 @@ def test_pickup_lists_and_a_custody_order_for_the_printed_family(demo):
     for restriction in restricted:
         people = pickup_people(restriction.student, TODAY)
         assert not any(person.restricted for person in people)
+
+
+def test_the_term_so_far_gives_the_truancy_pages_something_to_show(demo):
+    from lastbell.schools.models import District
+    from lastbell.truancy import chronic, tracker
+
+    district = District.objects.get()
+    due = {level: tracker.due(district=district, level=level, on=TODAY) for level in (1, 2, 3)}
+    # Letter 1 is due to many; some already count enough for letter 2 or 3 (issued in order).
+    assert len(due[1]) >= 5
+    assert max(row.reached for row in due[1]) >= 2
+    short = Absence.objects.filter(kind=Absence.Kind.TARDY, minutes__lte=30)
+    assert short.exists()  # tardies that never count
+    tiers = {row.tier for row in chronic.report(district=district, on=TODAY).rows}
+    assert len(tiers) >= 2
