@@ -108,6 +108,8 @@ class InArray(models.Lookup):
             raise EmptyResultSet
         if connection.vendor == "postgresql":
             field = self.lhs.output_field
+            if isinstance(field, models.ForeignKey):
+                field = field.target_field  # student_id: the student's id
             if isinstance(field, models.CharField | models.TextField):
                 kind = "text"
             elif isinstance(field, models.IntegerField):
@@ -116,3 +118,7 @@ class InArray(models.Lookup):
                 raise TypeError(f"in_array takes text or integer fields, not {field!r}")
             return f"{lhs} = ANY(%s::{kind}[])", [*lhs_params, values]
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+
+
+# Relations look their lookups up among their own only: `student_id__in_array` too.
+models.ForeignObject.register_lookup(InArray)

@@ -53,6 +53,8 @@ def test_in_array_matches_numbers_and_text_with_commas_and_quotes():
     assert set(Student.objects.filter(pk__in_array=wanted).values_list("pk", flat=True)) == wanted
     found = Absence.objects.filter(external_id__in_array=odd[1:]).values_list("external_id")
     assert sorted(e for (e,) in found) == sorted(odd[1:])
+    by_student = Absence.objects.filter(student_id__in_array=[pupils[1].pk, pupils[3].pk])
+    assert sorted(by_student.values_list("external_id", flat=True)) == sorted([odd[1], odd[3]])
     assert list(Student.objects.filter(pk__in_array=[])) == []
     assert Student.objects.exclude(pk__in_array=[]).count() == 4
 

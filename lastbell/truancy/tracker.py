@@ -22,8 +22,9 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Aggregate, Count, Exists, OuterRef, Q, TextField, Value
 
+import lastbell.db  # noqa: F401 — registers the in_array lookup
 from lastbell.attendance.models import Absence
 from lastbell.people.models import Student
 from lastbell.schools.models import District, School
@@ -113,14 +114,13 @@ def due(*, district: District, level: int, school: School | None = None,
     tz = zoneinfo.ZoneInfo(district.timezone)
     rows: list[DueRow] = []
     for policy, schools in policies(district, _schools(district, school), on):
-        rows += _due_under(policy, schools, level, on, tz)
+        rows += _due_under(policy, schools, level, on, tz, with_dates)
     rows.sort(key=lambda r: (r.last_name.lower(), r.first_name.lower(), r.student_id))
-    if with_dates:
-        attach_dates(rows, on=on)
     return rows
 
 
-def _due_under(policy: TruancyPolicy, schools: list[School], level: int, on: dt.date, tz):
+def _due_under(policy: TruancyPolicy, schools: list[School], level: int, on: dt.date, tz,
+               with_dates: bool):  # fmt: skip
     threshold = policy.threshold(level)
     start, end = policy.window(on)
     if threshold is None or end < start:
@@ -137,17 +137,31 @@ def _due_under(policy: TruancyPolicy, schools: list[School], level: int, on: dt.
         query = query.filter(Exists(letters.filter(level=level - 1)))
     found = (
         query.values("pk", "sis_id", "first_name", "last_name", "grade", "school_id")
-        .annotate(n=Count("absences"))
+        .annotate(n=Count("absences"), days=_Days("absences__date") if with_dates else Value(""))
         .filter(n__gte=threshold)
         .order_by()
-        .values_list("pk", "sis_id", "first_name", "last_name", "grade", "school_id", "n")
+        .values_list("pk", "sis_id", "first_name", "last_name", "grade", "school_id", "n", "days")
     )
     names = {s.pk: s.name for s in schools}
     return [
         DueRow(pk, sis, first, last, grade, school_id, names[school_id], n,
-               reached=policy.reached(n), issued=level - 1, policy=policy)
-        for pk, sis, first, last, grade, school_id, n in found
+               reached=policy.reached(n), issued=level - 1, policy=policy,
+               dates=sorted(map(dt.date.fromisoformat, days.split(","))) if days else [])
+        for pk, sis, first, last, grade, school_id, n, days in found
     ]  # fmt: skip
+
+
+class _Days(Aggregate):
+    """The counted days of each student as "YYYY-MM-DD,…", from the rows the count counts:
+    the dates come with the count, not from a second pass over the year's attendance."""
+
+    function = "GROUP_CONCAT"
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="STRING_AGG",
+                           template="%(function)s(%(expressions)s::text, ',')",
+                           **extra_context)  # fmt: skip
 
 
 def attach_dates(rows: list[DueRow], *, on: dt.date) -> list[DueRow]:
@@ -164,8 +178,10 @@ def attach_dates(rows: list[DueRow], *, on: dt.date) -> list[DueRow]:
         for first in range(0, len(ids), _IDS_PER_QUERY):
             chunk = ids[first : first + _IDS_PER_QUERY]
             found = (
+                # One array parameter on PostgreSQL: one index probe per student, and a
+                # statement that does not grow with them (lastbell/db.py).
                 Absence.objects.filter(
-                    policy.counted(), student_id__in=chunk, date__gte=start, date__lte=end
+                    policy.counted(), student_id__in_array=chunk, date__gte=start, date__lte=end
                 )
                 .order_by("student_id", "date")
                 .values_list("student_id", "date")
