@@ -84,8 +84,9 @@ def _read_tokens(school_ids: list[int]) -> dict[int, object]:
         return dict(cursor.fetchall())
 
 
-# In a thread of the pool: not behind the thread-sensitive calls of the streams (consumers.py).
-_tokens = database_sync_to_async(_read_tokens, thread_sensitive=False)
+# On the process's sync thread: one small query a poll. (In a thread of the pool it raced the
+# tests' writes on SQLite's shared in-memory database: "table is locked".)
+_tokens = database_sync_to_async(_read_tokens)
 
 
 async def _run(layer) -> None:
