@@ -259,6 +259,35 @@ def _person_name(rng: random.Random) -> tuple[str, str]:
     return rng.choice(names.first), rng.choice(names.last)
 
 
+STREETS = (
+    "Oak",
+    "Cedar",
+    "Walnut",
+    "Olive",
+    "Almond",
+    "Sierra",
+    "Valley View",
+    "Orchard",
+    "Mission",
+    "Laurel",
+    "Sycamore",
+    "Canal",
+    "Vineyard",
+    "Manzanita",
+    "Juniper",
+)
+SUFFIXES = ("Street", "Avenue", "Drive", "Lane", "Court", "Way")
+
+
+def _address(seq: int) -> str:
+    """A family's made-up mailing address (the truancy letters print it). Drawn from its own
+    generator so that adding it left every other draw of the demo as it was."""
+    local = random.Random(seq)
+    street = f"{local.randint(100, 9899)} {local.choice(STREETS)} {local.choice(SUFFIXES)}"
+    unit = f", Apt {local.randint(1, 40)}" if local.random() < 0.2 else ""
+    return f"{street}{unit}\nCedar Valley, CA {local.choice(('93610', '93612', '93614'))}"
+
+
 def _ascii(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
     return "".join(c for c in decomposed if c.isascii() and c.isalnum()).lower()
@@ -508,6 +537,7 @@ class _SchoolBuilder:
             names = POOLS[family.pool]
             # Guardians: most families have two, some a grandparent or other guardian.
             count = 2 if rng.random() < 0.65 else 1
+            address = _address(seq)
             roles = (
                 rng.choice((("Parent", "Parent"),) * 4 + (("Parent", "Stepparent"),
                             ("Parent", "Grandparent")))
@@ -529,6 +559,7 @@ class _SchoolBuilder:
                     mobile=f"({rng.choice((209, 559, 661))}) 555-{rng.randint(100, 199):04d}"
                     if rng.random() < 0.85 else "",
                     language=family.language, source_id=f"C{self.number:02d}{seq:07d}",
+                    mailing_address=address,
                 )  # fmt: skip
                 family.guardians.append(guardian)
                 family.relationships.append(relationship)

@@ -98,6 +98,9 @@ def test_families_share_guardians_and_speak_english_or_spanish(demo):
     last_names = set(Student.objects.values_list("last_name", flat=True))
     assert len(first_names) > 150
     assert len(last_names) > 150
+    # Every family has a mailing address for the letters, and families differ.
+    addresses = list(Guardian.objects.values_list("mailing_address", flat=True))
+    assert all(addresses) and len(set(addresses)) > len(addresses) / 3
 
 
 def test_the_day_board_today_shows_every_layer_and_some_missing(demo):

@@ -181,3 +181,20 @@ def test_a_run_whose_worker_stopped_says_so_and_can_be_made_again(client, school
         client.post(url + "retry/")
     batch.refresh_from_db()
     assert batch.status == LetterBatch.Status.DONE and batch.has_pdf()
+
+
+@pytest.mark.parametrize("level", [1, 2, 3])
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_each_default_letter_fits_one_sheet(district, level, language):
+    """One sheet per family: the print run is half the paper, and a second page is one the
+    family may never see. Spanish runs longest; letter 1 lists six days here, letter 3 eighteen."""
+    from weasyprint import HTML
+
+    from lastbell.truancy import documents, sandbox
+
+    fields = documents.sample_fields(district, level, language)
+    fields["dates"] = fields["dates"] * 2
+    _subject, body = documents.template_text({}, level, language)
+    html = documents.print_html([(language, sandbox.Compiled(body).render(fields))])
+    reader = PdfReader(io.BytesIO(HTML(string=html).write_pdf()))
+    assert len(reader.pages) == 1
