@@ -175,6 +175,9 @@ class Browser:
             rooms = LIVE_HOMEROOMS.search(response.body)
             self.live_homerooms = ({int(n) for n in rooms.group(1).split(b",") if n.strip()}
                                    if rooms else None)  # fmt: skip
+            if rooms and self.stream_path:  # app.js: the server pushes only their steps
+                joiner = "&" if "?" in self.stream_path else "?"
+                self.stream_path += f"{joiner}homerooms={rooms.group(1).decode()}"
             self.on_page(path, response)
             self._restart_stream()
         return response
@@ -208,6 +211,17 @@ class Browser:
         if self.page is not None and self.pending is None and not self.closed:
             wait = LIVE_THROTTLE_S + random.random() * LIVE_SPREAD_S  # noqa: S311 — timing only
             self.pending = asyncio.get_running_loop().call_later(wait, self._fire)
+
+    def on_region(self, html_text: str) -> None:
+        """app.js: the server pushed the page's live region; it replaces the page's."""
+        if self.page is None or self.closed:
+            return
+        if self.pending is not None:
+            self.pending.cancel()
+            self.pending = None
+        now = time.monotonic()
+        self.run.regions_pushed += 1
+        self.on_page(self.page, Response(200, {}, html_text.encode(), now, now))
 
     def _fire(self) -> None:
         self.pending = None
@@ -253,7 +267,7 @@ class Browser:
                     self.run.record("live stream opened", started, time.monotonic(), False,
                                     f"HTTP {status}")  # fmt: skip
                     return  # EventSource gives up; the page would poll every 30 s
-                buffer, heard, board = b"", None, False
+                buffer, heard, board, region = b"", None, False, False
                 while chunk := await read_chunk(reader, headers):
                     buffer += chunk
                     *lines, buffer = buffer.split(b"\n")
@@ -264,16 +278,19 @@ class Browser:
                             self.on_stream_open(heard)
                             if dropped:  # app.js catches up once after a dropped stream
                                 self.on_board()
-                        elif line == b"event: board":
+                        elif line in (b"event: board", b"event: region"):
                             now = time.monotonic()
                             self.run.board_events += 1
                             if heard is not None:  # silence on an open stream
                                 self.run.silences.append(now - heard)
                             heard = now
-                            board = True
+                            board, region = line == b"event: board", line == b"event: region"
                         elif line.startswith(b"data:") and board:
                             board = False
                             self.on_board(json.loads(line[5:]).get("homerooms"))
+                        elif line.startswith(b"data:") and region:
+                            region = False
+                            self.on_region(json.loads(line[5:])["html"])
                 if not self.closed:
                     self.run.failure("live stream", "the stream ended")
             except asyncio.CancelledError:

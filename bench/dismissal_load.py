@@ -164,6 +164,7 @@ class Run:
         self.connections: dict[bool, list[float]] = {True: [], False: []}  # kept one or new
         self.failures: dict[str, list[str]] = defaultdict(list)  # label → what went wrong
         self.board_events = 0
+        self.regions_pushed = 0  # live regions the server rendered down a stream (live/push.py)
         self.silences: list[float] = []  # seconds between two events on one open stream
         self.checked_in: dict[int, float] = {}  # student → when its check-in was sent
         # Every check-in posted: (sent, answered) in wall-clock seconds, when sent in this
@@ -622,7 +623,8 @@ def report(args, school: Prepared, run: Run, r: dict, db: dict, messages: list) 
             + "\n")  # fmt: skip
     out(f"Run       {seconds:.0f} s (arrivals {r['arrivals_s']:.0f} s); server CPU "
         f"{r['cpu']:.0f} s ({r['cpu'] / seconds * 100:.0f} % of one core); this client's CPU "
-        f"{r['cpu_self']:.0f} s; {run.board_events:,} board events heard\n\n")  # fmt: skip
+        f"{r['cpu_self']:.0f} s; {run.board_events:,} board events heard, "
+        f"{run.regions_pushed:,} of them live regions pushed\n\n")  # fmt: skip
 
     out(f"  {'action':<24} {'count':>6} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} "
         f"{'p99 ms':>8} {'max ms':>8} {'rate':>9}\n")  # fmt: skip

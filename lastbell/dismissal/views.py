@@ -39,6 +39,7 @@ from lastbell.dismissal.screen_forms import (
     choice_of,
     tag_code,
 )
+from lastbell.live import push
 from lastbell.people.models import CustodyRestriction, GuardianLink, Student, name_key
 from lastbell.people.services import pickup_people
 from lastbell.plans import stamps
@@ -161,6 +162,8 @@ def shared_live(view):
                *scope_key(request, access))  # fmt: skip
         return shared_response(request, key, lambda: respond().content.decode())
 
+    # Its open screens get the region down their stream, not by asking (live/push.py).
+    setattr(wrapper, push.MARK, True)
     return wrapper
 
 
@@ -247,13 +250,27 @@ class QueueEntry:
         return all(s.released is not None for s in self.students)
 
 
+def _address_of(name: str, school_id: int):
+    """pk -> the address of `name` for that pk at the school, from one reverse(): a screen
+    lists up to every student, and a reverse() for each was a fifth of the curb's render."""
+    marker = 987654321
+    head, _, tail = reverse(f"dismissal:{name}", args=[school_id, marker]).rpartition(str(marker))
+    return lambda pk: f"{head}{pk}{tail}"
+
+
 def _queue(screen, states) -> tuple[list[QueueEntry], list[QueueEntry]]:
     """The families checked in, oldest first, and the last few whose children all left."""
     # Each state's arrival came with the chain (select_related): arrivals are never edited.
     members = defaultdict(list)
+    release_url = _address_of("release", screen.school.id)
+    undo_url = _address_of("undo", screen.school.id)
+    back = "?" + urlencode({"next": screen.request.get_full_path()})
     for state in states:
         if state.arrival is not None:
             state.checkin_event = _current(state, Kind.CHECKED_IN)
+            state.release_url = release_url(state.student_id)
+            if state.checkin_event is not None:
+                state.undo_url = undo_url(state.checkin_event.pk) + back
             members[state.arrival.pk].append(state)
     entries = [QueueEntry(found[0].arrival, found) for found in members.values()]
     entries.sort(key=lambda e: (e.arrival.at, e.arrival.pk))
@@ -473,6 +490,9 @@ def release_search(request, school_id):
         ] if len(query) >= 2 else []  # fmt: skip
         at_curb = [s for s in states if s.status in ("waiting", "sent")]
         at_curb.sort(key=lambda s: (s.arrival.at, s.row.last_name))
+        release_url = _address_of("release", screen.school.id)
+        for state in at_curb:
+            state.release_url = release_url(state.student_id)
         extra.update(results=found[:SEARCH_LIMIT], more=max(0, len(found) - SEARCH_LIMIT),
                      at_curb=at_curb)  # fmt: skip
     return screen.render("dismissal/release_search.html", "release", **extra)

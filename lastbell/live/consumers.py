@@ -19,7 +19,7 @@ from django.http import Http404
 
 from lastbell import live
 from lastbell.accounts.access import school_access
-from lastbell.live import signals, watcher
+from lastbell.live import push, signals, watcher
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +71,38 @@ def _version(school) -> str:
     return live.version(school)
 
 
+def _param(scope, name) -> str:
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return query.get(name, [""])[0]
+
+
 def _since(scope) -> str:
     """The version the page noted before it read anything (`?since=`, live.version)."""
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return query.get("since", [""])[0]
+    return _param(scope, "since")
+
+
+def _homerooms(scope) -> set[int] | None:
+    """The homerooms a page shows, if only some (`?homerooms=`, its data-live-homerooms):
+    other homerooms' steps are not pushed to it."""
+    raw = _param(scope, "homerooms")
+    if not raw:
+        return None
+    return {int(part) for part in raw.split(",") if part.strip().isdigit()}
+
+
+@_off_the_main_thread
+def _render_region(scope, path, query):
+    return push.render(scope, path, query)
+
+
+# Steps that come together (a bus's "All aboard", a family of three) make one render.
+PUSH_GATHER_SECONDS = 0.05
+# After a push, the next waits this long at least, gathering what comes meanwhile. A screen of
+# the whole school (curb, groups, overview) changes at every step of the school, several times
+# a second at the peak, and each render of it reads and lays out every student: once a second
+# is as often as anyone reads it. A screen of some homerooms changes only with their steps,
+# and a family's call should reach its classroom at once.
+PUSH_EVERY_SECONDS = {"school": 1.0, "homerooms": 0.2}
 
 
 class BoardStream(AsyncHttpConsumer):
@@ -88,6 +116,10 @@ class BoardStream(AsyncHttpConsumer):
     watched = None
     school_id = None
     streaming = False
+    region = None  # (path, query) of the page whose live region is pushed (push.py)
+    homerooms = None
+    pushing = None
+    dirty = False
 
     # AsyncConsumer.__call__ sets `channel_receive` to the layer's receive for this stream's
     # channel and awaits it beside the browser's messages: one that raised would end the
@@ -145,6 +177,8 @@ class BoardStream(AsyncHttpConsumer):
         )
         await self.send_body(f"retry: {RETRY_MS}\n\n".encode(), more_body=True)
         self.school_id, self.streaming = school_id, True
+        self.region = push.region_of(_param(self.scope, "page"), school_id)
+        self.homerooms = _homerooms(self.scope)
         self.heartbeat = asyncio.create_task(self._beat(group))
         # Listening now: a change made since the page read the board was announced before
         # this stream heard anything. Said again, the page fetches it.
@@ -199,13 +233,49 @@ class BoardStream(AsyncHttpConsumer):
             await super().dispatch(message)
 
     async def board_changed(self, event):
-        data = {"school": event.get("school")}
-        if "homerooms" in event:  # only these homerooms' students changed (signals.py)
-            data["homerooms"] = event["homerooms"]
+        touched = event.get("homerooms")  # only these homerooms' students changed (signals.py)
+        if self.region is not None:
+            mine = self.homerooms
+            if touched is not None and mine is not None and not mine & set(touched):
+                return  # a page of other homerooms
+            self.dirty = True
+            if self.pushing is None:
+                self.pushing = asyncio.create_task(self._push())
+            return
+        await self._say_board(event.get("school"), touched)
+
+    async def _say_board(self, school, homerooms=None):
+        data = {"school": school}
+        if homerooms is not None:
+            data["homerooms"] = homerooms
         data = json.dumps(data)
         await self.send_body(f"event: board\ndata: {data}\n\n".encode(), more_body=True)
 
+    async def _push(self):
+        """Render the page's live region and send it, again while changes keep coming."""
+        try:
+            await asyncio.sleep(PUSH_GATHER_SECONDS)
+            while self.dirty and self.streaming:
+                self.dirty = False
+                try:
+                    html = await _render_region(self.scope, *self.region)
+                except Exception as exc:  # noqa: BLE001 — the database, say: the page asks
+                    log.warning("Live region not rendered: %r", exc)
+                    html = None
+                if html is None:  # the page fetches it and shows what the server says
+                    await self._say_board(self.school_id)
+                    continue
+                data = json.dumps({"target": "live", "html": html})
+                await self.send_body(f"event: region\ndata: {data}\n\n".encode(), more_body=True)
+                scope = "school" if self.homerooms is None else "homerooms"
+                await asyncio.sleep(PUSH_EVERY_SECONDS[scope])
+        finally:
+            self.pushing = None
+
     async def disconnect(self):
+        self.streaming = False
+        if self.pushing is not None:
+            self.pushing.cancel()
         if self.watched is not None:
             watcher.unwatch(self.watched)
             self.watched = None

@@ -98,7 +98,14 @@
       poll();
       return;
     }
-    var source = new EventSource(holder.getAttribute("data-live"));
+    // A screen of some homerooms says which: the server pushes it only their steps.
+    var address = holder.getAttribute("data-live");
+    var rooms = document.querySelector("[data-live-homerooms]");
+    if (rooms) {
+      address += (address.indexOf("?") === -1 ? "?" : "&") + "homerooms=" +
+        encodeURIComponent(rooms.getAttribute("data-live-homerooms"));
+    }
+    var source = new EventSource(address);
     source.addEventListener("open", function () {
       if (poller !== null) { clearInterval(poller); poller = null; }
       // Changes made while the stream was down were not heard: catch up once.
@@ -120,6 +127,16 @@
         }
       }
       soon();
+    });
+    // The dismissal screens get their live region rendered by the server down the stream
+    // (lastbell/live/push.py): swapped in as htmx would after fetching it.
+    source.addEventListener("region", function (event) {
+      var data;
+      try { data = JSON.parse(event.data); } catch (e) { soon(); return; }
+      var region = document.getElementById(data.target);
+      if (!region) return;
+      if (pending !== null) { clearTimeout(pending); pending = null; }
+      htmx.swap(region, data.html, { swapStyle: "outerHTML" });
     });
     source.addEventListener("error", function () {
       dropped = true;
