@@ -68,8 +68,9 @@ ACTIONS = ("check-in (tag)", "check-in (phone)", "sent", "release", "All aboard"
 WHAT_IF = {
     "reuse-board": "one family's or student's board is taken from the school's reused board",
     "close-db": "every request closes its database connection (CONN_MAX_AGE 0; PostgreSQL)",
+    "gc": "start-up objects frozen, the young generation collected every 50,000 allocations",
 }
-SERVER_WHAT_IF = {"reuse-board", "close-db"}
+SERVER_WHAT_IF = {"reuse-board", "close-db", "gc"}
 CALLED = re.compile(rb'id="sent-(\d+)"')
 CARD_POLL = re.compile(rb'status/\?v=([0-9a-f]+)"')
 

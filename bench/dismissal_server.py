@@ -15,6 +15,10 @@ figures say what a change to lastbell/ would bring:
   the whole-school and homeroom boards already do. One family's or one student's board is
   asked for by every check-in, "Sent", release page and release, and every poll of a
   guardian's card.
+- `gc`: the objects made at start (Django, the app, the URL and template caches) are moved out
+  of the collector's way (`gc.freeze()`) and the youngest generation is collected every
+  50,000 allocations instead of 700 (Python's default; 2,000 since 3.13): fewer and shorter
+  pauses of the whole process under a steady stream of requests.
 """
 
 import os
@@ -58,6 +62,15 @@ if "reuse-board" in WHATIF:
 
     for module in (board, services, v1, family_views, plan_views, school_views):
         module.day_board = day_board
+
+if "gc" in WHATIF:
+    import gc
+
+    import lastbell.asgi  # noqa: F401 — made before the freeze
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 if __name__ == "__main__":
     sys.argv[0] = "uvicorn"

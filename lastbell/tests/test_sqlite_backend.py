@@ -1,6 +1,7 @@
 """The embedded default's SQLite backend keeps closed connections of a file database for the
 next request's thread (lastbell/sqlite_backend)."""
 
+import contextlib
 import threading
 
 import pytest
@@ -79,3 +80,71 @@ def test_an_in_memory_database_is_never_pooled():
     assert all(pool.empty() for pool in base._pools.values())
     with pytest.raises(Exception, match="closed"):
         raw.execute("SELECT 1")
+
+
+def writer(path):
+    """A connection as settings.py makes them: IMMEDIATE transactions, a short busy timeout."""
+    handler = ConnectionHandler({"default": {
+        "ENGINE": "lastbell.sqlite_backend", "NAME": str(path),
+        "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE",
+                    "timeout": 0.5},
+    }})  # fmt: skip
+    return handler["default"]
+
+
+@contextlib.contextmanager
+def transaction_on(connection):
+    """What transaction.atomic does on the outermost block, on this wrapper."""
+    connection.ensure_connection()
+    connection.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
+    try:
+        yield connection.cursor()
+    except BaseException:
+        connection.rollback()
+        connection.set_autocommit(True)
+        raise
+    connection.commit()
+    connection.set_autocommit(True)
+
+
+def test_writers_of_the_process_take_turns_and_every_ending_gives_the_turn_back(tmp_path):
+    path = tmp_path / "turns.sqlite3"
+    first, second = writer(path), writer(path)
+    with first.cursor() as cursor:
+        cursor.execute("CREATE TABLE t (n integer)")
+    turn = base._writer(path)
+    done = {}
+
+    def second_writes():  # another request's thread
+        second.inc_thread_sharing()
+        with transaction_on(second) as cursor:
+            cursor.execute("INSERT INTO t VALUES (2)")
+        done["at"] = "written"
+        second.close()
+        second.dec_thread_sharing()
+
+    with transaction_on(first) as cursor:
+        cursor.execute("INSERT INTO t VALUES (1)")
+        assert turn.locked() and first.holds_writer
+        thread = threading.Thread(target=second_writes)
+        thread.start()
+        thread.join(0.2)
+        assert thread.is_alive() and not done  # waiting for its turn
+    thread.join(5)
+    assert done == {"at": "written"} and not turn.locked()
+
+    # A rolled-back transaction and a closed connection give the turn back too: a turn kept
+    # would make every later writer fail after its timeout ("database is locked").
+    with pytest.raises(ZeroDivisionError), transaction_on(first) as cursor:
+        cursor.execute("INSERT INTO t VALUES (3)")
+        1 / 0  # noqa: B018
+    assert not turn.locked()
+    first.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
+    first.cursor().execute("INSERT INTO t VALUES (4)")
+    first.close()  # mid-transaction: SQLite rolls it back
+    assert not turn.locked()
+    with transaction_on(second) as cursor:
+        cursor.execute("SELECT n FROM t ORDER BY n")
+        assert [row[0] for row in cursor.fetchall()] == [1, 2]
+    assert not turn.locked()
+    second.close()
