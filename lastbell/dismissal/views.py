@@ -163,8 +163,7 @@ def shared_live(view):
         return shared_response(request, key, lambda: respond().content.decode())
 
     # Its open screens get the region down their stream, not by asking (live/push.py).
-    setattr(wrapper, push.MARK, True)
-    return wrapper
+    return push.pushed(wrapper)
 
 
 def _no_day(screen):
@@ -527,6 +526,7 @@ def _initial(state, people) -> dict:
     return initial
 
 
+@push.pushed  # the student's status line, at each step of their homeroom
 @login_required
 @require_http_methods(["GET", "POST"])
 def release(request, school_id, student_id):

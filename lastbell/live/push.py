@@ -32,6 +32,13 @@ MARK = "pushes_live"
 HX_HEADERS = (b"hx-request", b"hx-target", b"hx-current-url")
 
 
+def pushed(view):
+    """Mark a view whose live region (GET, `HX-Target: live`) may be pushed to its page's
+    stream. Put it outermost: the mark is read on the function the URL resolves to."""
+    setattr(view, MARK, True)
+    return view
+
+
 def _unused(request):  # the middleware below is used for its process_request only
     return None
 

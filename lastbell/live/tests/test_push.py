@@ -98,6 +98,13 @@ def test_the_curb_screen_gets_the_queue(school, staff, day, tag, student):
     assert "Tag 14" in html and "Rivera" in html
 
 
+def test_a_students_release_page_gets_their_status(school, staff, day, tag, student, homeroom):
+    page = reverse("dismissal:release", args=[school.id, student.pk])
+    html = _region(_events_after_check_in(staff, school, day, tag, staff, page,
+                                          homerooms=str(homeroom.pk)))  # fmt: skip
+    assert "Family here" in html and "Nobody has checked in" not in html
+
+
 @pytest.mark.parametrize("page", ["plans:dashboard", "other school's curb", "http://evil.example/"])
 def test_other_pages_hear_board_and_fetch(school, other_school, staff, day, tag, student, page):
     if page == "plans:dashboard":
