@@ -87,6 +87,15 @@ class PickupCard:
         return self.day is not None and self.day.is_emergency
 
     @property
+    def all_clear(self) -> bool:
+        """Today's emergency has ended: the card says so, with what families do now."""
+        return self.day is not None and self.day.emergency_ended
+
+    @property
+    def all_clear_time(self) -> str:
+        return clock(self.day.emergency_ended_at, self.tz) if self.all_clear else ""
+
+    @property
     def is_open(self) -> bool:
         return self.day is not None and (self.emergency or self.now >= self.opens_at)
 
@@ -142,7 +151,8 @@ class PickupCard:
         with nothing (204), so screen readers do not read out an unchanged card each time."""
         shown = (
             [(c.student.pk, c.status, c.text) for c in self.children],
-            self.can_check_in, self.is_open, self.mine, self.emergency, self.poll_seconds,
+            self.can_check_in, self.is_open, self.mine, self.emergency, self.all_clear,
+            self.poll_seconds,
         )  # fmt: skip
         return hashlib.blake2s(repr(shown).encode(), digest_size=6).hexdigest()
 

@@ -208,6 +208,20 @@ def test_an_emergency_shows_the_schools_instructions_instead_of_the_button(
     assert "I'm here</button>" not in page
 
 
+def test_the_card_gives_the_all_clear_when_the_emergency_ends(
+    signed_in, family_school, student, staff
+):
+    day = services.day_of(family_school)
+    services.emergency_start(day, actor=staff, message="Go to the church on Elm St.",
+                             site="First Church, 12 Elm St")  # fmt: skip
+    day.refresh_from_db()
+    services.emergency_end(day, actor=staff, note="Pick up at the front office as usual.")
+    page = signed_in.get(reverse("family:child", args=[student.pk])).content.decode()
+    assert "All clear: the emergency at the school ended at" in page
+    assert "Pick up at the front office as usual." in page
+    assert "Go to the church on Elm St." not in page
+
+
 # --- whose children ----------------------------------------------------------------------------
 
 
