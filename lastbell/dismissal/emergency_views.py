@@ -82,7 +82,7 @@ def _student_url(page, student_id) -> str:
 
 
 def _context(page, tab, day, **extra):
-    return page.context("dismissal", emergency_tab=tab, day=day, **extra)
+    return page.context("dismissal", screen="emergency", emergency_tab=tab, day=day, **extra)
 
 
 # ---------------------------------------------------------------------------------------------

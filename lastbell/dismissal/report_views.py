@@ -71,8 +71,8 @@ class Reports:
 
     def context(self, report, **extra):
         return self.page.context(
-            "reports", report=report, form=self.form, start=self.start, end=self.end,
-            q=self.q, range_query=self.query(), **extra,
+            "reports", screen="reports", report=report, form=self.form, start=self.start,
+            end=self.end, q=self.q, range_query=self.query(), **extra,
         )  # fmt: skip
 
     def csv(self, name: str, header: list[str], rows) -> HttpResponse:

@@ -79,8 +79,9 @@ def tags(request, school_id):
         .filter(tag__isnull=True).count()
     )  # fmt: skip
     context = page.context(
-        "dismissal", page_obj=page_obj, families=_families(list(page_obj.object_list)),
-        query=query, query_string=urlencode({"q": query}) if query else "",
+        "dismissal", screen="tags", page_obj=page_obj,
+        families=_families(list(page_obj.object_list)), query=query,
+        query_string=urlencode({"q": query}) if query else "",
         untagged=untagged, total=CarTag.objects.filter(school=page.school).count(),
     )  # fmt: skip
     template = "dismissal/tags.html#results" if request.htmx else "dismissal/tags.html"

@@ -210,6 +210,18 @@ def test_the_school_tabs_lead_to_the_dismissal(client, on_school_day, school, te
     assert f'href="{url("overview", school)}"' in page and ">Dismissal</a>" in page
 
 
+@pytest.mark.parametrize("name", ["tags", "emergency", "reports"])
+def test_the_other_dismissal_pages_keep_the_screens_bar(client, day, school, staff, name):
+    """Car tags, emergency and reports are reached from the screens' bar, and show it too,
+    with their own screen marked: staff move between them at the busiest moment."""
+    client.force_login(staff)
+    page = client.get(reverse(f"dismissal:{name}", args=[school.id])).content.decode()
+    bar = page.split('aria-label="Dismissal screens"')[1].split("</nav>")[0]
+    assert f'href="{reverse("dismissal:curb", args=[school.id])}"' in bar
+    current = re.findall(r'href="([^"]+)" aria-current="page"', bar)
+    assert current == [reverse(f"dismissal:{name}", args=[school.id])]
+
+
 def test_a_day_without_school_says_so_and_takes_no_check_in(client, school, staff, time_machine):
     time_machine.move_to(dt.datetime(2026, 11, 21, 15, 0, tzinfo=PACIFIC), tick=False)  # Sat
     client.force_login(staff)
