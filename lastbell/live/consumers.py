@@ -2,8 +2,10 @@
 
 A page that shows today's board opens it (static/lastbell/app.js) and fetches its live parts
 again on each `board` event. Only those who may see the school's pages get a stream
-(accounts/access.py): anyone else gets the same 404 as the pages, never a stream. The events
-carry no data about students: a teacher's page re-reads the board in its own scope.
+(accounts/access.py): anyone else gets the same 404 as the pages, never a stream. A `board`
+event carries no data about students: a teacher's page re-reads the board in its own scope.
+A dismissal page's `region` event (push.py) is its live part rendered for the stream's own
+viewer, in their scope, as their own request would have it.
 """
 
 import asyncio
