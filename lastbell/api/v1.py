@@ -13,7 +13,7 @@ from django.http import Http404, JsonResponse
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from lastbell.api.models import ApiToken, Permission
 from lastbell.attendance.codes import CodeMap
@@ -184,7 +184,19 @@ def board(request, school_id: int, date: dt.date | None = None):
 # Attendance events
 
 
-class AttendanceEventIn(Schema):
+class In(Schema):
+    """What a caller sends. No text may hold a NUL character: PostgreSQL cannot store one,
+    and a feed that sends one has garbled its data (Django's forms refuse it the same way)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value):
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("Text cannot contain a NUL (0x00) character.")
+        return value
+
+
+class AttendanceEventIn(In):
     """An absence, tardy, early departure or correction from the attendance system."""
 
     event_id: str = Field(
@@ -207,15 +219,15 @@ class AttendanceEventIn(Schema):
     reason: str = Field("", max_length=200)
 
 
-class EdFiStudentReference(Schema):
+class EdFiStudentReference(In):
     studentUniqueId: str = Field(min_length=1, max_length=64)
 
 
-class EdFiSchoolReference(Schema):
+class EdFiSchoolReference(In):
     schoolId: int
 
 
-class EdFiAttendanceEvent(Schema):
+class EdFiAttendanceEvent(In):
     """Ed-Fi Data Standard 5.x StudentSchoolAttendanceEvent, as its API sends it."""
 
     id: str | None = Field(None, max_length=100)
@@ -381,7 +393,7 @@ def attendance_event_delete(request, event_id: str):
 DAY_NAMES = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
-class BusAssignmentIn(Schema):
+class BusAssignmentIn(In):
     student_id: str = Field(min_length=1, max_length=64)
     bus: str = Field(min_length=1, max_length=32, description="The bus number")
     route_name: str = Field("", max_length=200)
@@ -394,7 +406,7 @@ class BusAssignmentIn(Schema):
     )  # fmt: skip
 
 
-class BusFeedIn(Schema):
+class BusFeedIn(In):
     starts_on: dt.date | None = Field(None, description="Today at the school if absent")
     assignments: list[BusAssignmentIn] = Field(max_length=20000)
 
@@ -449,7 +461,7 @@ def bus_assignments(request, school_id: int, feed: BusFeedIn, dry_run: bool = Fa
 # Students and guardians
 
 
-class GuardianUpsert(Schema):
+class GuardianUpsert(In):
     guardian_id: str = Field(min_length=1, max_length=64, description="The source's id")
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
@@ -459,7 +471,7 @@ class GuardianUpsert(Schema):
     relationship: str = Field("", max_length=50)
 
 
-class StudentUpsert(Schema):
+class StudentUpsert(In):
     student_id: str = Field(min_length=1, max_length=64, description="The SIS id")
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
@@ -471,7 +483,7 @@ class StudentUpsert(Schema):
     guardians: list[GuardianUpsert] = Field(default_factory=list, max_length=20)
 
 
-class PeopleIn(Schema):
+class PeopleIn(In):
     students: list[StudentUpsert] = Field(max_length=5000)
 
 

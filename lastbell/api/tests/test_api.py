@@ -96,6 +96,19 @@ def test_use_is_recorded(client, token, school, on_school_day):
 # --- Attendance events -----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("field", ["student_id", "event_id", "reason"])
+def test_text_with_a_nul_character_is_refused_in_words(client, token, student, on_school_day,
+                                                       field):  # fmt: skip
+    """PostgreSQL cannot store a NUL character: it answered 500 (found by the fuzz test)."""
+    body = absent(student, reason="sick")
+    body[field] = body[field] + "\x00"
+    response = call(client, "post", "/attendance/events", token[1], body)
+    assert response.status_code == 422
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert "NUL" in response.content.decode()
+    assert not Absence.objects.exists()
+
+
 def test_an_absence_posted_wins_the_board_and_is_audited(client, token, school, student, staff,
                                                          on_school_day):  # fmt: skip
     from lastbell.plans.services import PlanSpec, default_set
