@@ -12,7 +12,7 @@ from django.urls import reverse
 from lastbell import testing
 from lastbell.accounts.models import Role
 from lastbell.dismissal import services
-from lastbell.dismissal.models import Arrival
+from lastbell.dismissal.models import Arrival, CarTag, TagStudent
 from lastbell.dismissal.tests import test_views
 from lastbell.live.tests.support import board_event, cookie_of, hang_up, next_event, started
 
@@ -139,3 +139,35 @@ def test_staff_who_lose_the_school_get_board_not_the_region(school, staff, day, 
         return event["body"]
 
     assert async_to_sync(scenario)() == board_event(school.id)
+
+
+def test_a_whole_school_screen_is_pushed_at_most_once_a_spell(school, staff, day, tag, student,
+                                                              monkeypatch):  # fmt: skip
+    """The curb changes at every step of the school; after a push the next waits its spell
+    (PUSH_EVERY_SECONDS, here made long), while a classroom's would go at once."""
+    from lastbell.live import consumers
+
+    monkeypatch.setitem(consumers.PUSH_EVERY_SECONDS, "school", 5.0)
+    ben = testing.make_student(school, first="Ben", last="Okafor")
+    other_tag = CarTag.objects.create(school=school, number=15)
+    TagStudent.objects.create(tag=other_tag, student=ben)
+    cookie = _cookie(staff)
+    page = reverse("dismissal:curb", args=[school.id])
+
+    async def scenario():
+        communicator = await started(cookie, school.id, path=_stream_of(page, school))
+        await sync_to_async(services.check_in)(day, actor=staff, method=Arrival.Method.TAG,
+                                                tag=tag)  # fmt: skip
+        first = await next_event(communicator, timeout=2)
+        await sync_to_async(services.check_in)(day, actor=staff, method=Arrival.Method.TAG,
+                                                tag=other_tag)  # fmt: skip
+        try:
+            second = await next_event(communicator, timeout=1.5)
+        except TimeoutError:
+            second = None
+        await hang_up(communicator)
+        return first["body"].decode(), second
+
+    first, second = async_to_sync(scenario)()
+    assert "Tag 14" in _region(first) and "Tag 15" not in _region(first)
+    assert second is None  # Ben's family shows at the end of the spell, not at once
