@@ -170,6 +170,10 @@ else:
 # finished (the runs and their summaries stay).
 LASTBELL_IMPORT_FILES_DAYS = env_int("LASTBELL_IMPORT_FILES_DAYS", 14)
 
+# Page loads and pushed live regions a server process works on at once (lastbell/turns.py);
+# posts never wait. More lets a slow page hold fewer others up; fewer gives posts more room.
+LASTBELL_READS_AT_ONCE = env_int("LASTBELL_READS_AT_ONCE", 2)
+
 TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
 AUTH_USER_MODEL = "accounts.User"

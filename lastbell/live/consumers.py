@@ -9,7 +9,6 @@ viewer, in their scope, as their own request would have it.
 """
 
 import asyncio
-import heapq
 import json
 import logging
 import weakref
@@ -20,7 +19,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 from django.http import Http404
 
-from lastbell import live
+from lastbell import live, turns
 from lastbell.accounts.access import school_access
 from lastbell.live import push, signals, watcher
 
@@ -98,54 +97,8 @@ def _render_one(scope, path, query):
     return push.render(scope, path, query)
 
 
-class _RenderTurns:
-    """Pushed renders of a process take turns, a screen of some homerooms before a screen of
-    the whole school. Renders are Python work: run side by side they only share the
-    interpreter, and a check-in or release arriving amid a burst of them (every screen of the
-    school after each step) waited for all of them, a slice at a time (bench/README.md).
-    One at a time, a write competes with one render; a classroom's call goes first."""
-
-    def __init__(self):
-        self.busy = False
-        self.waiting = []  # heap of (rank, arrival, future)
-        self.arrivals = 0
-
-    async def run(self, rank: int, function, *args):
-        if self.busy or self.waiting:
-            self.arrivals += 1
-            turn = asyncio.get_running_loop().create_future()
-            heapq.heappush(self.waiting, (rank, self.arrivals, turn))
-            try:
-                await turn
-            except asyncio.CancelledError:
-                if turn.done() and not turn.cancelled():
-                    self._next()  # given the turn as the stream closed: pass it on
-                raise
-        else:
-            self.busy = True
-        try:
-            return await function(*args)
-        finally:
-            self._next()
-
-    def _next(self):
-        while self.waiting:
-            turn = heapq.heappop(self.waiting)[2]
-            if not turn.done():
-                turn.set_result(None)
-                return
-        self.busy = False
-
-
-_render_turns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-async def _render_region(scope, path, query, *, rank=0):
-    loop = asyncio.get_running_loop()
-    turns = _render_turns.get(loop)
-    if turns is None:
-        turns = _render_turns[loop] = _RenderTurns()
-    return await turns.run(rank, _render_one, scope, path, query)
+async def _render_region(scope, path, query, *, rank):
+    return await turns.of_this_loop().run(rank, _render_one, scope, path, query)
 
 
 # Steps that come together (a bus's "All aboard", a family of three) make one render.
@@ -156,8 +109,6 @@ PUSH_GATHER_SECONDS = 0.05
 # is as often as anyone reads it. A screen of some homerooms changes only with their steps,
 # and a family's call should reach its classroom at once.
 PUSH_EVERY_SECONDS = {"school": 1.0, "homerooms": 0.2}
-# Whose render goes first when several wait (_RenderTurns): a classroom's call, then the rest.
-RENDER_RANK = {"homerooms": 0, "school": 1}
 
 
 class BoardStream(AsyncHttpConsumer):
@@ -314,7 +265,7 @@ class BoardStream(AsyncHttpConsumer):
                 self.dirty = False
                 scope = "school" if self.homerooms is None else "homerooms"
                 try:
-                    html = await _render_region(self.scope, *self.region, rank=RENDER_RANK[scope])
+                    html = await _render_region(self.scope, *self.region, rank=turns.RANK[scope])
                 except Exception as exc:  # noqa: BLE001 — the database, say: the page asks
                     log.warning("Live region not rendered: %r", exc)
                     html = None

@@ -1,0 +1,101 @@
+"""Reads take turns; writes go straight.
+
+A process's Python work shares one interpreter. At dismissal every step (a check-in, a "Sent",
+a release) sets off page loads and pushed live regions on every screen of the school, and a
+check-in or release arriving amid them waited for all of them, a slice of the interpreter at a
+time: its own 20–40 ms of work became half a second (bench/README.md). So page loads (GET) and
+pushed regions (live/consumers.py) of a process take turns, at most READS_AT_ONCE at a time,
+and a classroom's region before a page before a whole-school screen; posts never wait for a
+turn. Reads come no slower on the whole (the same work, in order instead of interleaved); a
+write competes with at most READS_AT_ONCE of them.
+"""
+
+import asyncio
+import heapq
+import weakref
+
+from django.conf import settings
+
+# Who goes first among those waiting: a classroom's call, then a page someone opened, then a
+# screen of the whole school (it is pushed at most once a second anyway).
+RANK = {"homerooms": 0, "page": 1, "school": 2}
+
+
+class Turns:
+    def __init__(self, at_once: int):
+        self.free = at_once
+        self.waiting = []  # heap of (rank, arrival, future)
+        self.arrivals = 0
+
+    async def acquire(self, rank: int) -> None:
+        if self.free > 0 and not self.waiting:
+            self.free -= 1
+            return
+        self.arrivals += 1
+        turn = asyncio.get_running_loop().create_future()
+        heapq.heappush(self.waiting, (rank, self.arrivals, turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # handed the turn as it was cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self.waiting:
+            turn = heapq.heappop(self.waiting)[2]
+            if not turn.done():
+                turn.set_result(None)  # the turn goes straight to the next in line
+                return
+        self.free += 1
+
+    async def run(self, rank: int, function, *args):
+        await self.acquire(rank)
+        try:
+            return await function(*args)
+        finally:
+            self.release()
+
+
+_turns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def of_this_loop() -> Turns:
+    """The running event loop's turns (one server process has one loop; tests run many)."""
+    loop = asyncio.get_running_loop()
+    turns = _turns.get(loop)
+    if turns is None:
+        turns = _turns[loop] = Turns(settings.LASTBELL_READS_AT_ONCE)
+    return turns
+
+
+# Answered at once, whatever the load: files, and the probes of a load balancer.
+STRAIGHT = ("/static/", "/healthz", "/readyz")
+
+
+def reads_take_turns(app):
+    """ASGI middleware: a GET or HEAD waits for its turn before the app, and gives it back as
+    its response starts (a long download does not keep it)."""
+
+    async def middleware(scope, receive, send):
+        if (scope["type"] != "http" or scope["method"] not in ("GET", "HEAD")
+                or scope["path"].startswith(STRAIGHT)):  # fmt: skip
+            return await app(scope, receive, send)
+        turns = of_this_loop()
+        await turns.acquire(RANK["page"])
+        held = True
+
+        async def send_and_give_back(message):
+            nonlocal held
+            if held and message["type"] == "http.response.start":
+                held = False
+                turns.release()
+            await send(message)
+
+        try:
+            return await app(scope, receive, send_and_give_back)
+        finally:
+            if held:
+                turns.release()
+
+    return middleware
