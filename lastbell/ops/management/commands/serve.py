@@ -72,6 +72,10 @@ class Command(BaseCommand):
                 port=port,
                 lifespan="off",
                 log_level="warning",
+                # Logs go through settings.LOGGING (LOG_FORMAT); requests are logged there
+                # without their query strings, which uvicorn's access log would write.
+                log_config=None,
+                access_log=False,
                 # Open pages hold live streams (lastbell/live) that never end by themselves.
                 timeout_graceful_shutdown=3,
             )
