@@ -53,7 +53,8 @@ def check_database() -> dict:
         return {"ok": False, "error": f"{DATABASE_DOWN} ({type(exc).__name__})"}
     missing = len(leaves) - applied
     if missing:
-        return {"ok": False, "error": f"{missing} apps have migrations not applied yet"}
+        apps = "app has" if missing == 1 else "apps have"
+        return {"ok": False, "error": f"{missing} {apps} migrations not applied yet"}
     return {"ok": True}
 
 
@@ -108,7 +109,10 @@ def check_worker() -> dict:
         return {
             "ok": False,
             "waiting": waiting,
-            "error": f"{waiting} tasks have waited over {minutes} minutes for a worker",
+            "error": (
+                f"{waiting} {'task has' if waiting == 1 else 'tasks have'} waited over "
+                f"{minutes} minutes for a worker"
+            ),
         }
     return {"ok": True, "waiting": waiting}
 

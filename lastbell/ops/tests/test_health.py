@@ -81,7 +81,7 @@ def test_it_is_not_ready_with_a_migration_not_applied(client):
     assert response.status_code == 503
     body = response.json()
     assert body["failing"] == ["database"]
-    assert body["checks"]["database"]["error"] == "1 apps have migrations not applied yet"
+    assert body["checks"]["database"]["error"] == "1 app has migrations not applied yet"
 
 
 @pytest.mark.django_db
@@ -119,7 +119,7 @@ def test_it_is_not_ready_when_a_task_waited_long_and_no_worker_took_any(client):
     assert response.status_code == 503
     worker = response.json()["checks"]["worker"]
     assert worker == {
-        "ok": False, "waiting": 1, "error": "1 tasks have waited over 10 minutes for a worker",
+        "ok": False, "waiting": 1, "error": "1 task has waited over 10 minutes for a worker",
     }  # fmt: skip
     assert response.json()["failing"] == ["worker"]
 
