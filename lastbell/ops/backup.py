@@ -1,5 +1,6 @@
-"""Back up and restore a whole installation: the database, the uploaded files (MEDIA_ROOT:
-adults' photos, court orders, import files) and a manifest, in one .tar.gz file.
+"""Back up and restore a whole installation: the database, the files the app keeps (uploads
+in MEDIA_ROOT: adults' photos, court orders; truancy letter PDFs; import files waiting to be
+applied) and a manifest, in one .tar.gz file.
 
 - SQLite: a consistent copy through SQLite's online backup API, made in one step, which in
   WAL mode is a read that never blocks the running server's writers.
@@ -34,7 +35,17 @@ from django.utils import timezone
 FORMAT = 1  # of the archive's layout and manifest
 MANIFEST = "manifest.json"
 DATABASE_FILES = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
-MEDIA = "media"
+
+
+def file_folders() -> dict[str, Path]:
+    """Where the app keeps files, by their folder's name in the archive. Database rows point
+    to them (AuthorizedAdult.photo, LetterRun.pdf_name, ImportRun's upload)."""
+    return {
+        "media": Path(settings.MEDIA_ROOT),
+        "letters": Path(settings.DATA_DIR) / "letters",
+        "uploads": Path(settings.DATA_DIR) / "uploads",
+    }
+
 
 Say = Callable[[str], None]
 
@@ -74,11 +85,17 @@ def applied_migrations() -> dict[str, str]:
     return {app: name for app, (_, name) in sorted(latest.items())}
 
 
-def _media_files() -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+def _files() -> list[tuple[Path, str]]:
+    """Every kept file, with its name in the archive."""
+    found = []
+    for name, root in file_folders().items():
+        if root.is_dir():
+            found += [
+                (p, f"{name}/{p.relative_to(root).as_posix()}")
+                for p in sorted(root.rglob("*"))
+                if p.is_file() and not p.is_symlink()
+            ]
+    return found
 
 
 def _pg_env() -> dict[str, str]:
@@ -125,8 +142,8 @@ def backup_create(*, path: Path, say: Say = lambda _: None) -> Path:
     migrations = applied_migrations()
     if not migrations:
         raise BackupError("The database has no tables yet: there is nothing to back up.")
-    files = _media_files()
-    media_bytes = sum(f.stat().st_size for f in files)
+    files = _files()
+    file_bytes = sum(f.stat().st_size for f, _ in files)
 
     partial = path.with_name(path.name + ".partial")
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".lastbell-backup-") as work:
@@ -145,20 +162,20 @@ def backup_create(*, path: Path, say: Say = lambda _: None) -> Path:
             "created_at": timezone.now().isoformat(timespec="seconds"),
             "database": kind,
             "migrations": migrations,
-            "media_files": len(files),
-            "media_bytes": media_bytes,
+            "files": len(files),
+            "file_bytes": file_bytes,
         }
         (Path(work) / MANIFEST).write_text(json.dumps(manifest, indent=2))
         say(
-            f"Adding {plural(len(files), 'uploaded file', 'uploaded files')} ({size(media_bytes)})…"
+            f"Adding {plural(len(files), 'file', 'files')} ({size(file_bytes)}): uploads, "
+            "letters and imports…"
         )
         try:
             with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
                 tar.add(Path(work) / MANIFEST, arcname=MANIFEST)
                 tar.add(database, arcname=database.name)
-                root = Path(settings.MEDIA_ROOT)
-                for file in files:
-                    tar.add(file, arcname=f"{MEDIA}/{file.relative_to(root).as_posix()}")
+                for file, arcname in files:
+                    tar.add(file, arcname=arcname)
             partial.chmod(0o600)  # it holds every family's data
             partial.rename(path)
         finally:
@@ -194,10 +211,6 @@ class Backup:
     @property
     def database(self) -> Path:
         return self.folder / DATABASE_FILES[self.manifest["database"]]
-
-    @property
-    def media(self) -> Path:
-        return self.folder / MEDIA
 
 
 def backup_open(path: Path, folder: Path, kind: str) -> Backup:
@@ -266,20 +279,19 @@ def data_held() -> str | None:
 
 
 def backup_restore(*, path: Path, force: bool = False, say: Say = lambda _: None) -> dict:
-    """Replace the configured database and MEDIA_ROOT with the backup at `path`; its manifest.
+    """Replace the configured database and kept files with the backup at `path`; its manifest.
     Web and worker processes must be stopped first (the caller says so)."""
     kind = database_kind()
-    media_root = Path(settings.MEDIA_ROOT)
-    media_root.parent.mkdir(parents=True, exist_ok=True)
-    # Unpacked beside MEDIA_ROOT, so the new media folder moves into place with a rename.
-    with tempfile.TemporaryDirectory(dir=media_root.parent, prefix=".lastbell-restore-") as work:
+    data_dir = Path(settings.DATA_DIR)
+    # Unpacked in DATA_DIR, so files move into place with a rename (and /tmp may be small).
+    with tempfile.TemporaryDirectory(dir=data_dir, prefix=".lastbell-restore-") as work:
         say(f"Reading {path}…")
         backup = backup_open(Path(path), Path(work), kind)
         manifest = backup.manifest
         say(
             f"  made {manifest['created_at']} by Last Bell {manifest['version']} "
             f"({_kind_name(manifest['database'])}, "
-            f"{plural(manifest['media_files'], 'uploaded file', 'uploaded files')})"
+            f"{plural(manifest['files'], 'file', 'files')})"
         )
         newer = newer_migrations(backup)
         if newer:
@@ -299,8 +311,9 @@ def backup_restore(*, path: Path, force: bool = False, say: Say = lambda _: None
             _sqlite_restore(backup.database)
         else:
             _pg_restore(backup.database)
-        say(f"Restoring {plural(manifest['media_files'], 'uploaded file', 'uploaded files')}…")
-        _media_swap(backup.media, media_root, Path(work))
+        say(f"Restoring {plural(manifest['files'], 'file', 'files')}…")
+        for name, root in file_folders().items():
+            _folder_swap(backup.folder / name, root, Path(work) / f"{name}-before-restore")
     return manifest
 
 
@@ -372,15 +385,14 @@ def _pg_restore(dump: Path) -> None:
             )
 
 
-def _media_swap(new: Path, media_root: Path, work: Path) -> None:
-    """Put the backup's files in MEDIA_ROOT, and nothing else. Moved child by child, not by
-    renaming MEDIA_ROOT: it may be a mounted volume (compose.yaml), which cannot be renamed."""
-    media_root.mkdir(parents=True, exist_ok=True)
-    old = work / "media-before-restore"
+def _folder_swap(new: Path, root: Path, old: Path) -> None:
+    """Leave in `root` the backup's files (`new`) and nothing else. Moved child by child, not
+    by renaming `root`: it may be a mounted volume, which cannot be renamed."""
+    root.mkdir(parents=True, exist_ok=True)
     old.mkdir()
-    # shutil.move renames, or copies where MEDIA_ROOT is a file system of its own.
-    for child in list(media_root.iterdir()):
+    # shutil.move renames, or copies where `root` is a file system of its own.
+    for child in list(root.iterdir()):
         shutil.move(child, old / child.name)
     if new.is_dir():
         for child in list(new.iterdir()):
-            shutil.move(child, media_root / child.name)
+            shutil.move(child, root / child.name)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -22,10 +23,12 @@ PHOTO = bytes(range(256)) * 40  # not text: bytes must come back exactly
 
 
 @pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.MEDIA_ROOT.mkdir()
-    return settings.MEDIA_ROOT
+def data_dir(settings, tmp_path):
+    """A DATA_DIR of the test's own: a restore replaces the files kept there."""
+    settings.DATA_DIR = tmp_path / "data"
+    settings.MEDIA_ROOT = settings.DATA_DIR / "media"
+    settings.MEDIA_ROOT.mkdir(parents=True)
+    return settings.DATA_DIR
 
 
 def _district():
@@ -40,6 +43,11 @@ def _district():
         phone="555-0101", source=PickupSource.STAFF,
     )  # fmt: skip
     adult.photo.save("ruth.jpg", ContentFile(PHOTO))
+    # Where truancy letters and import uploads are kept (truancy/documents.py, imports).
+    for folder, name in (("letters", "run-1.pdf"), ("uploads", "abc/attendance.csv")):
+        path = settings.DATA_DIR / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(PHOTO[::-1])
     return school, students, adult
 
 
@@ -60,14 +68,14 @@ def _run(command, *args) -> str:
     return out.getvalue()
 
 
-def _round_trip(tmp_path, media):
+def _round_trip(tmp_path, data_dir):
     school, students, adult = _district()
-    data, files = _data(), _files(media)
-    assert any(content == PHOTO for content in files.values())
+    data, files = _data(), _files(data_dir)
+    assert len(files) == 3 and PHOTO in files.values()
 
     said = _run("backup", str(tmp_path))
     [backup] = tmp_path.glob("lastbell-*.tar.gz")
-    assert "Adding 1 uploaded file (10.0 KB)…" in said
+    assert "Adding 3 files (30.0 KB): uploads, letters and imports…" in said
     assert f"Backup written to {backup}" in said
 
     # A day of changes and mistakes after the backup.
@@ -76,32 +84,33 @@ def _round_trip(tmp_path, media):
     School.objects.filter(name="Washington Middle").delete()
     testing.make_school(school.district, "New School")
     Path(adult.photo.path).write_bytes(b"overwritten")
-    (media / "stray.txt").write_text("made after the backup")
+    (data_dir / "media" / "stray.txt").write_text("made after the backup")
+    (data_dir / "letters" / "run-1.pdf").unlink()
     assert _data() != data
 
     said = _run("restore", str(backup), "--force")
     assert "Restoring the database…" in said
-    assert "Restoring 1 uploaded file…" in said
+    assert "Restoring 3 files…" in said
     assert _data() == data
-    assert _files(media) == files
+    assert _files(data_dir) == files
     assert Student.objects.get(pk=students[1].pk).first_name == "Ana"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_gives_back_the_data_and_files(tmp_path, media):
+def test_it_gives_back_the_data_and_files(tmp_path, data_dir):
     # On SQLite in the default run, on PostgreSQL in CI's second run.
-    _round_trip(tmp_path, media)
+    _round_trip(tmp_path, data_dir)
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_it_gives_back_the_data_and_files_on_postgresql(tmp_path, media):
+def test_it_gives_back_the_data_and_files_on_postgresql(tmp_path, data_dir):
     assert connection.vendor == "postgresql"
-    _round_trip(tmp_path, media)
+    _round_trip(tmp_path, data_dir)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_refuses_to_restore_over_data_without_force(tmp_path, media):
+def test_it_refuses_to_restore_over_data_without_force(tmp_path, data_dir):
     _district()
     backup = tmp_path / "b.tar.gz"
     _run("backup", str(backup))
@@ -133,7 +142,7 @@ def _rewrite_manifest(backup: Path, change) -> Path:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_refuses_a_backup_from_a_newer_version(tmp_path, media):
+def test_it_refuses_a_backup_from_a_newer_version(tmp_path, data_dir):
     _district()
     backup = tmp_path / "b.tar.gz"
     _run("backup", str(backup))
@@ -153,7 +162,7 @@ def test_it_refuses_a_backup_from_a_newer_version(tmp_path, media):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_refuses_a_backup_of_the_other_kind_of_database(tmp_path, media):
+def test_it_refuses_a_backup_of_the_other_kind_of_database(tmp_path, data_dir):
     _district()
     backup = tmp_path / "b.tar.gz"
     _run("backup", str(backup))
@@ -164,7 +173,7 @@ def test_it_refuses_a_backup_of_the_other_kind_of_database(tmp_path, media):
 
 
 @pytest.mark.django_db
-def test_it_refuses_a_file_that_is_no_backup(tmp_path, media):
+def test_it_refuses_a_file_that_is_no_backup(tmp_path, data_dir):
     not_backup = tmp_path / "photo.jpg"
     not_backup.write_bytes(PHOTO)
     with pytest.raises(CommandError) as refused:
@@ -175,7 +184,7 @@ def test_it_refuses_a_file_that_is_no_backup(tmp_path, media):
 
 
 @pytest.mark.django_db
-def test_it_never_overwrites_a_file(tmp_path, media):
+def test_it_never_overwrites_a_file(tmp_path, data_dir):
     existing = tmp_path / "b.tar.gz"
     existing.write_text("last week's backup")
     with pytest.raises(CommandError, match="already exists"):
