@@ -8,8 +8,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from django.core.files.base import ContentFile
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
