@@ -1,10 +1,15 @@
 """/healthz and /readyz: what each check sees, and that probes stay cheap and anonymous."""
 
 import datetime as dt
+import json
+import os
 import socket
+import subprocess
+import sys
 import uuid
 
 import pytest
+from django.conf import settings
 from django.db.migrations.recorder import MigrationRecorder
 from django.tasks import TaskResultStatus
 from django.utils import timezone
@@ -161,3 +166,29 @@ def test_it_needs_no_worker_when_tasks_run_where_they_are_enqueued(client, setti
 def test_it_leaves_other_methods_to_the_rest_of_the_app(client):
     # POST /readyz is no probe: it goes on to the URL configuration, which has no such page.
     assert client.post("/readyz").status_code in (403, 404)
+
+
+def test_it_is_not_ready_when_the_database_does_not_answer(tmp_path):
+    # In a process of its own, with a SQLite "file" that cannot be opened (a folder).
+    (tmp_path / "lastbell.sqlite3").mkdir()
+    code = (
+        "import django, json; django.setup();"
+        "from django.test import Client;"
+        "r = Client().get('/readyz');"
+        "print(json.dumps([r.status_code, r.json()]))"
+    )
+    env = {**os.environ, "LASTBELL_DATA_DIR": str(tmp_path), "LOG_LEVEL": "CRITICAL",
+           "DJANGO_SETTINGS_MODULE": "lastbell.settings"}  # fmt: skip
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(  # noqa: S603 — this interpreter, fixed code
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
+        cwd=settings.BASE_DIR,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    status, body = json.loads(result.stdout)
+    assert status == 503
+    assert body["failing"] == ["database", "worker"]
+    assert body["checks"]["database"] == {
+        "ok": False, "error": "the database did not answer (OperationalError)",
+    }  # fmt: skip
+    assert body["checks"]["worker"]["error"] == "not checked: the database did not answer"
