@@ -163,20 +163,26 @@ def backup_create(*, path: Path, say: Say = lambda _: None) -> Path:
             "database": kind,
             "migrations": migrations,
             "files": len(files),
-            "file_bytes": file_bytes,
+            "file_bytes": file_bytes,  # before compression, as found
         }
-        (Path(work) / MANIFEST).write_text(json.dumps(manifest, indent=2))
         say(
             f"Adding {plural(len(files), 'file', 'files')} ({size(file_bytes)}): uploads, "
             "letters and imports…"
         )
         try:
-            with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
-                tar.add(Path(work) / MANIFEST, arcname=MANIFEST)
+            # Readable by its owner only from the start: it holds every family's data.
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with open(fd, "wb") as out, tarfile.open(fileobj=out, mode="w:gz") as tar:
                 tar.add(database, arcname=database.name)
                 for file, arcname in files:
-                    tar.add(file, arcname=arcname)
-            partial.chmod(0o600)  # it holds every family's data
+                    try:
+                        tar.add(file, arcname=arcname)
+                    except FileNotFoundError:
+                        # Deleted meanwhile (old import files are, at each new upload).
+                        manifest["files"] -= 1
+                # Last, with what is really in the file (a restore unpacks it all first).
+                (Path(work) / MANIFEST).write_text(json.dumps(manifest, indent=2))
+                tar.add(Path(work) / MANIFEST, arcname=MANIFEST)
             partial.rename(path)
         finally:
             partial.unlink(missing_ok=True)

@@ -77,6 +77,7 @@ def _round_trip(tmp_path, data_dir):
     [backup] = tmp_path.glob("lastbell-*.tar.gz")
     assert "Adding 3 files (30.0 KB): uploads, letters and imports…" in said
     assert f"Backup written to {backup}" in said
+    assert backup.stat().st_mode & 0o777 == 0o600  # every family's data: its owner's only
 
     # A day of changes and mistakes after the backup.
     Student.objects.filter(pk=students[1].pk).update(first_name="Changed")
