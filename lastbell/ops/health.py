@@ -20,7 +20,7 @@ import functools
 import time
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import Q
@@ -32,6 +32,7 @@ from django.utils import timezone
 WORKER_LATE = dt.timedelta(minutes=10)
 REDIS_TIMEOUT = 2  # seconds to connect and answer a PING
 DATABASE_DOWN = "the database did not answer"
+NO_TABLES = "the database has no tables yet (run lastbell migrate)"
 
 
 @functools.cache
@@ -50,6 +51,12 @@ def check_database() -> dict:
     try:
         applied = MigrationRecorder.Migration.objects.filter(wanted).count()
     except DatabaseError as exc:
+        try:
+            empty = not MigrationRecorder(connection).has_table()
+        except DatabaseError:
+            empty = False
+        if empty:
+            return {"ok": False, "error": NO_TABLES}
         return {"ok": False, "error": f"{DATABASE_DOWN} ({type(exc).__name__})"}
     missing = len(leaves) - applied
     if missing:
@@ -129,8 +136,9 @@ def readiness() -> JsonResponse:
     }
     # The worker is judged from the database: when that is down, asking again would only
     # wait out the connection timeout a second time.
-    if checks["database"].get("error", "").startswith(DATABASE_DOWN):
-        checks["worker"] = {"ok": False, "error": "not checked: the database did not answer"}
+    error = checks["database"].get("error", "")
+    if error.startswith(DATABASE_DOWN) or error == NO_TABLES:
+        checks["worker"] = {"ok": False, "error": "not checked: " + error.split(" (")[0]}
     else:
         checks["worker"] = check_worker()
     ok = all(check["ok"] for check in checks.values())

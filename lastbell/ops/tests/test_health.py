@@ -10,6 +10,8 @@ import uuid
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 from django.tasks import TaskResultStatus
 from django.utils import timezone
@@ -166,6 +168,24 @@ def test_it_needs_no_worker_when_tasks_run_where_they_are_enqueued(client, setti
 def test_it_leaves_other_methods_to_the_rest_of_the_app(client):
     # POST /readyz is no probe: it goes on to the URL configuration, which has no such page.
     assert client.post("/readyz").status_code in (403, 404)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_is_not_ready_before_the_first_migrate(client):
+    with connection.schema_editor() as editor:
+        editor.delete_model(MigrationRecorder.Migration)
+    try:
+        response = client.get("/readyz")
+    finally:
+        MigrationRecorder(connection).ensure_schema()
+        call_command("migrate", fake=True, verbosity=0)  # the tables are all there
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["database", "worker"]
+    assert body["checks"]["database"]["error"] == (
+        "the database has no tables yet (run lastbell migrate)"
+    )
+    assert body["checks"]["worker"]["error"] == ("not checked: the database has no tables yet")
 
 
 def test_it_is_not_ready_when_the_database_does_not_answer(tmp_path):
