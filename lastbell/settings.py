@@ -86,6 +86,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "lastbell.ops.logs.RequestIdMiddleware",  # first: its id is on every line logged after it
+    "lastbell.ops.health.HealthCheckMiddleware",  # before host checks, HTTPS, sessions
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -211,8 +213,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+# The image (Dockerfile) collects static files at build, outside the DATA_DIR volume, so an
+# upgraded image serves its own and not the volume's old copies.
+STATIC_ROOT = Path(env_str("LASTBELL_STATIC_ROOT", str(DATA_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "lastbell" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -240,7 +244,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG and env_bool("HTTPS", False):
-    SECURE_SSL_REDIRECT = True
+    SECURE_SSL_REDIRECT = True  # /healthz and /readyz answer before it (ops/health.py)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
@@ -286,14 +290,33 @@ LASTBELL_FEED_CA_BUNDLE = env_str("LASTBELL_FEED_CA_BUNDLE")
 # Email and texts are retried 1, 2, 4 … minutes apart (at most an hour), then given up.
 LASTBELL_MESSAGE_MAX_ATTEMPTS = env_int("LASTBELL_MESSAGE_MAX_ATTEMPTS", 8)
 
+# LOG_FORMAT=json: one JSON object per line (time, level, logger, message, request_id, and a
+# request's method, path, status and duration); otherwise plain lines (lastbell/ops/logs.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "text").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "lastbell.ops.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "lastbell.ops.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s%(request_tag)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+            "filters": ["request_id"],
+        },
+        "nowhere": {"class": "logging.NullHandler"},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # WeasyPrint logs a line per page at INFO: 500 lines for a school's hang tags.
         "weasyprint.progress": {"level": "WARNING"},
+        # uvicorn's own lines in the same format; its access log is off, as it writes query
+        # strings (sign-in tokens): lastbell.request logs each request without them.
+        "uvicorn": {"handlers": ["console"], "propagate": False},
+        "uvicorn.access": {"handlers": ["nowhere"], "propagate": False},
     },
 }

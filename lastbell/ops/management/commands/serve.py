@@ -1,5 +1,6 @@
 """`lastbell serve`: the whole app on one machine — web, live updates and the task worker."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -65,6 +66,8 @@ class Command(BaseCommand):
         if signins:
             self.stdout.write("\nDemo sign-ins:\n" + format_sign_ins(signins))
         self.stdout.write("\nPress Ctrl+C to stop.\n")
+        # uvicorn's start-up lines stay out of the console (log_level alone no longer does).
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
         try:
             uvicorn.run(
                 "lastbell.asgi:application",
@@ -72,6 +75,10 @@ class Command(BaseCommand):
                 port=port,
                 lifespan="off",
                 log_level="warning",
+                # Logs go through settings.LOGGING (LOG_FORMAT); requests are logged there
+                # without their query strings, which uvicorn's access log would write.
+                log_config=None,
+                access_log=False,
                 # Open pages hold live streams (lastbell/live) that never end by themselves.
                 timeout_graceful_shutdown=3,
             )
