@@ -218,6 +218,7 @@ LASTBELL_STAFF_IDLE_MINUTES = env_int("LASTBELL_STAFF_IDLE_MINUTES", 60)
 AXES_FAILURE_LIMIT = env_int("LASTBELL_SIGNIN_FAILURES", 5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LASTBELL_SIGNIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"  # the sign-in form's email field (not USERNAME_FIELD)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "lastbell.accounts.views.locked_out"
 AXES_VERBOSE = False
@@ -266,6 +267,9 @@ if not DEBUG and env_bool("HTTPS", False):
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Lets the domain be submitted to browsers' HTTPS-only list (a step of its own); a district
+    # whose subdomains are not all HTTPS turns it off (`check --deploy` then says so).
+    SECURE_HSTS_PRELOAD = env_bool("LASTBELL_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Django 6.1's MAILERS; smtp unless EMAIL_BACKEND names another (e.g. console in development).

@@ -76,17 +76,17 @@ def state_of(user, session) -> str:
 
 def refresh(request) -> str:
     """Look at the session's standing again now (after a sign-in step changed it)."""
-    state = state_of(request.user, request.session)
-    request.session[STATE] = state
-    request.session[SEEN] = int(time.time())
-    return state
+    _decide_at_sign_in(None, request, request.user)
+    return request.session[STATE]
 
 
 @receiver(user_logged_in)
-def _forget_old_state(sender, request, user, **kwargs):
+def _decide_at_sign_in(sender, request, user, **kwargs):
+    """Decided as the session is made (signing in saves it anyway): the first page after
+    signing in costs no more than any other."""
     if request is not None and hasattr(request, "session"):
-        request.session.pop(STATE, None)
-        request.session.pop(SEEN, None)
+        request.session[STATE] = state_of(user, request.session)
+        request.session[SEEN] = int(time.time())
 
 
 def idle_for(session, now: float) -> float:
@@ -159,9 +159,10 @@ def _go(request, url):
 # --- The live stream (live/consumers.py) -----------------------------------------------------
 
 
-def stream_allowed(session) -> bool:
+def stream_allowed(user, session) -> bool:
     """A stream opens, and stays open, only for a session that may see staff pages now."""
-    return session.get(STATE) in (STAFF, GUEST) and not expired(session, time.time())
+    state = session.get(STATE) or state_of(user, session)
+    return state in (STAFF, GUEST) and not expired(session, time.time())
 
 
 def dismissal_on(school, now: dt.datetime | None = None) -> bool:
@@ -183,7 +184,7 @@ def dismissal_on(school, now: dt.datetime | None = None) -> bool:
     return opens <= now <= ends
 
 
-def stream_touch(session, school) -> bool:
+def stream_touch(user, session, school) -> bool:
     """Every few minutes of a stream: renew the session while the school's dismissal is on.
     False when the session has ended and the stream should too. The stream's own copy of the
     session is as old as the stream: the stored one is read again."""
@@ -193,7 +194,7 @@ def stream_touch(session, school) -> bool:
         return False
     session = import_module(settings.SESSION_ENGINE).SessionStore(session.session_key)
     now = time.time()
-    if not session.get("_auth_user_id") or not stream_allowed(session):
+    if session.get("_auth_user_id") != str(user.pk) or not stream_allowed(user, session):
         return False
     if idle_for(session, now) >= TOUCH_SECONDS and dismissal_on(school):
         session[SEEN] = int(now)

@@ -65,7 +65,7 @@ def _watchable(user, school_id, session=None):
     two-step code, or has been idle too long, sees nothing (accounts/signin.py)."""
     if user is None or not user.is_authenticated:
         return None
-    if session is None or not signin.stream_allowed(session):
+    if session is None or not signin.stream_allowed(user, session):
         return None
     try:
         return school_access(user, school_id).school
@@ -74,9 +74,10 @@ def _watchable(user, school_id, session=None):
 
 
 @_off_the_main_thread
-def _session_touch(session, school) -> bool:
+def _session_touch(scope, school) -> bool:
     try:
-        return session is not None and signin.stream_touch(session, school)
+        session, user = scope.get("session"), scope.get("user")
+        return session is not None and signin.stream_touch(user, session, school)
     except Exception as exc:  # noqa: BLE001 — the database, say: the next beat asks again
         log.warning("Live stream's session not checked: %r", exc)
         return True
@@ -216,7 +217,7 @@ class BoardStream(AsyncHttpConsumer):
             # to sign in. Looked at every few minutes, not at each beat: one query each.
             if time.monotonic() - session_checked >= signin.TOUCH_SECONDS:
                 session_checked = time.monotonic()
-                if not await _session_touch(self.scope.get("session"), school):
+                if not await _session_touch(self.scope, school):
                     self.streaming = False
                     await self.send_body(b"")
                     return
