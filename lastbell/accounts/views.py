@@ -85,9 +85,7 @@ def two_step_remove(request):
         return elsewhere
     device = get_object_or_404(TOTPDevice, user=request.user, confirmed=True)
     form = CodeForm(request.POST)
-    if form.is_valid() and not _check(request, device, form):
-        pass
-    elif form.is_valid():
+    if form.is_valid() and _check(device, form):
         services.two_step_removed(user=request.user, actor=request.user)
         signin.refresh(request)
         messages.success(request, _("Two-step sign-in is off for your account."))
@@ -100,7 +98,7 @@ def two_step_remove(request):
     )  # fmt: skip
 
 
-def _check(request, device, form) -> bool:
+def _check(device, form) -> bool:
     """Whether the form's code is the device's now; adds the reason to the form if not.
     django-otp slows down guessing: after each wrong code the next waits longer."""
     allowed, why = device.verify_is_allowed()
@@ -137,7 +135,7 @@ def two_step_verify(request):
     if device is None or request.session.get(signin.STATE) != signin.VERIFY:
         return redirect(_next_or(request, reverse("schools:home")))
     form = CodeForm(request.POST if request.method == "POST" else None)
-    if form.is_valid() and _check(request, device, form):
+    if form.is_valid() and _check(device, form):
         otp_login(request, device)
         signin.refresh(request)
         return redirect(_next_or(request, reverse("schools:home")))
@@ -162,7 +160,7 @@ def two_step_enrol(request):
             user=request.user, name="Authenticator app", confirmed=False
         )
     form = CodeForm(request.POST if request.method == "POST" else None)
-    if form.is_valid() and _check(request, device, form):
+    if form.is_valid() and _check(device, form):
         services.two_step_enrolled(device=device, actor=request.user)
         otp_login(request, device)
         signin.refresh(request)
