@@ -10,7 +10,7 @@ PYTHON := $(shell for p in "$$(pyenv root 2>/dev/null)/versions/$(PYVER)/bin/pyt
 	[ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
 	&& echo "$$p" && break; done)
 
-.PHONY: run test install lint bench messages vendor clean
+.PHONY: run test install lint audit bench messages vendor clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "Last Bell needs Python $(PYVER) or newer (pyenv install $(PYVER))."; exit 1; }
@@ -50,6 +50,12 @@ test: install /usr/bin/chromium node_modules/.installed
 lint: install
 	$(BIN)/ruff check lastbell bench
 	$(BIN)/ruff format --check lastbell bench
+
+# Known vulnerabilities in the pinned dependencies, from PyPI's advisory data (pip-audit).
+# --strict: a package it could not look up fails the audit instead of passing unseen.
+# The security linter is ruff's S rules, in `make lint`.
+audit: install
+	$(BIN)/pip-audit --strict --no-deps --disable-pip --progress-spinner off -r requirements.lock
 
 # After changing user-visible text: gather it into lastbell/locale/es/LC_MESSAGES/django.po,
 # translate what is new there, then run this again to compile django.mo. Commit both files,

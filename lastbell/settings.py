@@ -4,6 +4,7 @@ Embedded default: SQLite in ./var, the in-memory channel layer, and tasks in the
 database. Set DATABASE_URL and REDIS_URL to scale out.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -66,6 +67,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "channels",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "lastbell.accounts",
     "lastbell.schools",
     "lastbell.people",
@@ -99,7 +103,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Idle sign-out and the two-step sign-in (accounts/signin.py), before any school's page.
+    "lastbell.accounts.signin.SignInMiddleware",
     "lastbell.plans.views.TrackerOffMiddleware",
+    # Turns a locked-out sign-in into its page (accounts/views.py locked_out).
+    "axes.middleware.AxesMiddleware",
 ]
 
 FORM_RENDERER = "lastbell.forms.FormRenderer"
@@ -185,6 +193,8 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # Guardians sign in by links (django-sesame); a link's purpose and lifetime are checked by
 # lastbell/family/links.py, this is only the longest any link lives.
 AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out sign-in is refused before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "sesame.backends.ModelBackend",
 ]
@@ -204,6 +214,22 @@ if env_bool("LASTBELL_TESTING"):
     # Tests create many accounts; Argon2's deliberate slowness would dominate the suite.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
+# A staff session unused this long ends (accounts/signin.py): requests, and an open dismissal
+# screen's live stream while the school's dismissal is on, count as use.
+LASTBELL_STAFF_IDLE_MINUTES = env_int("LASTBELL_STAFF_IDLE_MINUTES", 60)
+
+# Failed sign-ins (django-axes): after this many for one email from one address, that pair
+# is refused for the cool-off, which starts again at each try meanwhile. An admin lifts it
+# with `lastbell axes_reset_username EMAIL` (docs/sign-in-security.md).
+AXES_FAILURE_LIMIT = env_int("LASTBELL_SIGNIN_FAILURES", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LASTBELL_SIGNIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"  # the sign-in form's email field (not USERNAME_FIELD)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "lastbell.accounts.views.locked_out"
+AXES_VERBOSE = False
+# Two-step sign-in codes name the site in the authenticator app.
+OTP_TOTP_ISSUER = SITE_NAME
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
@@ -249,6 +275,9 @@ if not DEBUG and env_bool("HTTPS", False):
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Lets the domain be submitted to browsers' HTTPS-only list (a step of its own); a district
+    # whose subdomains are not all HTTPS turns it off (`check --deploy` then says so).
+    SECURE_HSTS_PRELOAD = env_bool("LASTBELL_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Django 6.1's MAILERS; smtp unless EMAIL_BACKEND names another (e.g. console in development).

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from lastbell.accounts import views as account_views
 from lastbell.accounts.views import SignInView
 from lastbell.api import views as api_views
 from lastbell.api.v1 import api as api_v1
@@ -13,6 +14,21 @@ accounts = (
     [
         path("sign-in/", SignInView.as_view(), name="login"),
         path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
+        path("me/", account_views.account, name="account"),
+        path("me/two-step/remove/", account_views.two_step_remove, name="two_step_remove"),
+        # Under /accounts/two-step/: open to a session that still owes its code (signin.py).
+        path("two-step/", account_views.two_step_verify, name="two_step_verify"),
+        path("two-step/set-up/", account_views.two_step_enrol, name="two_step_enrol"),
+        path(
+            "district/<int:district_id>/sign-in/",
+            account_views.district_sign_in,
+            name="district_sign_in",
+        ),
+        path(
+            "district/<int:district_id>/sign-in/<int:user_id>/reset/",
+            account_views.two_step_reset,
+            name="two_step_reset",
+        ),
     ],
     "accounts",
 )

@@ -11,6 +11,7 @@ viewer, in their scope, as their own request would have it.
 import asyncio
 import json
 import logging
+import time
 import weakref
 from urllib.parse import parse_qs
 
@@ -20,6 +21,7 @@ from channels.generic.http import AsyncHttpConsumer
 from django.http import Http404
 
 from lastbell import live, turns
+from lastbell.accounts import signin
 from lastbell.accounts.access import school_access
 from lastbell.live import push, signals, watcher
 
@@ -58,14 +60,27 @@ def _off_the_main_thread(function):
 
 
 @_off_the_main_thread
-def _watchable(user, school_id):
-    """The school, if the user may see its pages; else None."""
+def _watchable(user, school_id, session=None):
+    """The school, if the user may see its pages; else None. A session that still owes its
+    two-step code, or has been idle too long, sees nothing (accounts/signin.py)."""
     if user is None or not user.is_authenticated:
+        return None
+    if session is None or not signin.stream_allowed(user, session):
         return None
     try:
         return school_access(user, school_id).school
     except Http404:
         return None
+
+
+@_off_the_main_thread
+def _session_touch(scope, school) -> bool:
+    try:
+        session, user = scope.get("session"), scope.get("user")
+        return session is not None and signin.stream_touch(user, session, school)
+    except Exception as exc:  # noqa: BLE001 — the database, say: the next beat asks again
+        log.warning("Live stream's session not checked: %r", exc)
+        return True
 
 
 @_off_the_main_thread
@@ -158,7 +173,7 @@ class BoardStream(AsyncHttpConsumer):
             )
             return False
         school_id = self.scope["url_route"]["kwargs"]["school_id"]
-        school = await _watchable(self.scope.get("user"), school_id)
+        school = await _watchable(self.scope.get("user"), school_id, self.scope.get("session"))
         if school is None:
             await self.send_response(404, b"No such school.\n", headers=TEXT)
             return False
@@ -185,7 +200,7 @@ class BoardStream(AsyncHttpConsumer):
         self.school_id, self.streaming = school_id, True
         self.region = push.region_of(_param(self.scope, "page"), school_id)
         self.homerooms = _homerooms(self.scope)
-        self.heartbeat = asyncio.create_task(self._beat(group))
+        self.heartbeat = asyncio.create_task(self._beat(group, school))
         # Listening now: a change made since the page read the board was announced before
         # this stream heard anything. Said again, the page fetches it.
         since = _since(self.scope)
@@ -197,9 +212,19 @@ class BoardStream(AsyncHttpConsumer):
         async with _group_turn():
             await self.channel_layer.group_add(group, self.channel_name)
 
-    async def _beat(self, group):
+    async def _beat(self, group, school):
+        session_checked = time.monotonic()
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
+            # A watched screen is in use while the school's dismissal is on; a session that
+            # ended (idle, signed out) ends its stream, and the page that asks again is sent
+            # to sign in. Looked at every few minutes, not at each beat: one query each.
+            if time.monotonic() - session_checked >= signin.TOUCH_SECONDS:
+                session_checked = time.monotonic()
+                if not await _session_touch(self.scope, school):
+                    self.streaming = False
+                    await self.send_body(b"")
+                    return
             await self.send_body(b": keepalive\n\n", more_body=True)
             try:
                 await self._join(group)  # joining again renews the membership

@@ -21,6 +21,9 @@ class District(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(unique=True)
     timezone = models.CharField(max_length=64, choices=TIMEZONES, default="America/Los_Angeles")
+    # Staff of the district sign in with a code from an authenticator app as well as their
+    # password (accounts/signin.py); set by a district admin.
+    require_two_factor = models.BooleanField("require two-step sign-in for staff", default=False)
 
     def __str__(self):
         return self.name
