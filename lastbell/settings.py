@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "lastbell.imports",
     "lastbell.feeds",
     "lastbell.live",
+    "lastbell.privacy",
 ]
 
 MIDDLEWARE = [
