@@ -24,6 +24,7 @@ from lastbell.truancy.models import Letter
 
 # Redacting the audit log's events about the student is issue 7 §1's audit_redact_student.
 NOT_HERE = {"audit.AuditEvent"}
+TEXT = models.CharField | models.TextField | models.JSONField
 
 
 def text_holding(needles: list[str]) -> list[tuple[str, str, str]]:
@@ -32,8 +33,7 @@ def text_holding(needles: list[str]) -> list[tuple[str, str, str]]:
     for model in apps.get_models():
         if model._meta.label in NOT_HERE:
             continue
-        fields = [f.attname for f in model._meta.concrete_fields
-                  if isinstance(f, models.CharField | models.TextField | models.JSONField)]  # fmt: skip
+        fields = [f.attname for f in model._meta.concrete_fields if isinstance(f, TEXT)]
         if not fields:
             continue
         for row in model._default_manager.values_list(*fields):
@@ -68,8 +68,9 @@ def counts(school, student) -> dict:
     }  # fmt: skip
 
 
-def test_it_erases_names_and_contacts_and_keeps_every_count(record, school, district,
-                                                            django_capture_on_commit_callbacks):  # fmt: skip
+def test_it_erases_names_and_contacts_and_keeps_every_count(
+    record, school, district, django_capture_on_commit_callbacks
+):
     admin = testing.make_district_admin(district)
     before = counts(school, record.student)
     assert any(row[0] == record.student.pk for row in before["chronic_rows"])
