@@ -106,8 +106,9 @@ def test_messages_sent_and_failing_log_no_personal_data(caplog, family, school, 
     assert personal_data_in(caplog.records, needles) == []
 
 
-def test_a_dismissal_release_logs_no_personal_data(caplog, family, school, staff, time_machine,
-                                                    django_capture_on_commit_callbacks):  # fmt: skip
+def test_a_dismissal_release_logs_no_personal_data(
+    caplog, family, school, staff, time_machine, django_capture_on_commit_callbacks
+):
     student, guardian = family
     time_machine.move_to(dt.datetime(2026, 11, 18, 14, 50, tzinfo=PACIFIC), tick=False)
     caplog.set_level(logging.DEBUG)
