@@ -135,6 +135,10 @@ def student_erase(*, student: Student, actor, via=Via.WEB) -> Erasure:
         )
         messages = Message.objects.filter(Q(student=student) | Q(guardian__in=leaving_ids))
         messages.update(to="", subject="", body="", html_body="", last_error="")
+        # Nothing is left to send: a message still waiting is not delivered, and says why.
+        messages.filter(status__in=[Status.QUEUED, Status.SENDING]).update(
+            status=Status.FAILED, last_error=_("Not sent: the family's data was erased.")
+        )
         Student.objects.filter(pk=student.pk).update(
             first_name=ERASED, last_name="student", preferred_name="",
             sis_id=f"erased-{student.pk}",

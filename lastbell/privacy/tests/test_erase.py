@@ -7,7 +7,7 @@ import pytest
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.urls import reverse
 
 from lastbell import testing
@@ -15,6 +15,7 @@ from lastbell.accounts.models import Role, User
 from lastbell.attendance.models import Absence
 from lastbell.audit.models import AuditEvent
 from lastbell.dismissal import reports
+from lastbell.messaging.models import Message, Status
 from lastbell.people.models import Guardian, Student
 from lastbell.privacy.models import Erasure
 from lastbell.privacy.services import student_erase
@@ -92,6 +93,10 @@ def test_it_erases_names_and_contacts_and_keeps_every_count(
     jorge = Guardian.objects.get(pk=record.jorge.pk)
     assert (jorge.first_name, jorge.mobile) == ("Jorge", "555-0177")
     assert list(jorge.students.all()) == [record.sibling]
+    # Messages still waiting have nobody to go to now, and say so.
+    waiting = Message.objects.filter(Q(student=record.student) | Q(guardian=record.maria))
+    assert {m.status for m in waiting} == {Status.FAILED}
+    assert {m.last_error for m in waiting} == {"Not sent: the family's data was erased."}
     # The photo and the court order files are deleted from the disk.
     assert not record.adult.photo.storage.exists(record.adult.photo.name)
     assert not record.restriction.court_order_file.storage.exists(

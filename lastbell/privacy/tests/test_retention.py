@@ -16,7 +16,8 @@ from lastbell.accounts.models import Role
 from lastbell.audit.models import AuditEvent
 from lastbell.dismissal import reports
 from lastbell.dismissal import services as dismissal
-from lastbell.dismissal.models import Arrival, CustodyEvent, DismissalDay
+from lastbell.dismissal.models import Arrival, CustodyEvent, DismissalDay, Verification
+from lastbell.dismissal.services import Adult
 from lastbell.messaging.models import Channel, Message, Status
 from lastbell.messaging.services import queue_message
 from lastbell.messaging.tests.support import run_worker
@@ -53,6 +54,13 @@ def test_it_purges_old_dismissal_events_and_the_reports_add_up_the_same(
     record, school, staff, district, clock
 ):
     RetentionPolicy.objects.create(district=district, dismissal_event_days=30)
+    emergency = dismissal.day_of(school, dt.date(2026, 11, 18))
+    dismissal.emergency_start(emergency, actor=staff, message="Go to the church lot.",
+                              now=at(emergency.date, 14))  # fmt: skip
+    jorge = Adult(CustodyEvent.To.GUARDIAN, record.jorge)
+    dismissal.release(emergency, record.sibling, adult=jorge, actor=staff,
+                      verification=Verification.PHOTO_ID, reunifier="Ms. Lee", comfortable=True,
+                      now=at(emergency.date, 14, 30))  # fmt: skip
     clock.move_to(at(dt.date(2027, 1, 6), 14), tick=False)
     recent = dismissal.day_of(school, dt.date(2027, 1, 6))
     dismissal.release_group(recent, [record.sibling.pk], to=CustodyEvent.To.WALK,
@@ -60,13 +68,14 @@ def test_it_purges_old_dismissal_events_and_the_reports_add_up_the_same(
     clock.move_to(at(LATER, 23), tick=False)
     before = figures(school)
     assert [d.date for d in before["completion"]] == [
-        dt.date(2026, 11, 16), dt.date(2026, 11, 17), dt.date(2027, 1, 6)
+        dt.date(2026, 11, 16), dt.date(2026, 11, 17), dt.date(2026, 11, 18), dt.date(2027, 1, 6)
     ]  # fmt: skip
+    assert before["emergencies"] == [(dt.date(2026, 11, 18), 1)]
     assert sum(w.flagged for w in before["late"]) == 3
 
     done = retention_purge(district=district)
 
-    assert done["days"] == 2 and done["events"] > 0
+    assert done["days"] == 3 and done["events"] > 0
     assert figures(school) == before
     # Older than 30 days: gone, with the check-ins; the day keeps its counts.
     assert not CustodyEvent.objects.filter(day__date__lt=dt.date(2026, 12, 14)).exists()
@@ -83,7 +92,7 @@ def test_it_purges_old_dismissal_events_and_the_reports_add_up_the_same(
     assert retention_purge(district=district) == {"days": 0, "events": 0, "messages": 0}
     assert figures(school) == before
     [event] = AuditEvent.objects.filter(action="privacy.retention.purged")
-    assert event.after["days"] == 2 and event.via == "system"
+    assert event.after["days"] == 3 and event.via == "system"
 
 
 def test_it_blanks_the_text_of_old_messages_only(record, school, district, clock):
