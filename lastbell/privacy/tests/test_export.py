@@ -8,10 +8,13 @@ import zipfile
 import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from lastbell import testing
 from lastbell.accounts.models import Role
+from lastbell.attendance.models import Absence
 from lastbell.audit.models import AuditEvent
 from lastbell.people.models import Student
 from lastbell.privacy.export import EXPORTED_MODELS, SECTIONS, student_export_zip
@@ -141,3 +144,17 @@ def test_the_command_writes_the_zip_and_audits_it(record, tmp_path):
     with pytest.raises(CommandError, match="No student"):
         call_command("student_export", str(record.student.school_id), "NOPE", "-o",
                      str(tmp_path / "x.zip"))  # fmt: skip
+
+
+def test_the_export_costs_one_query_a_part_however_long_the_record(record):
+    with CaptureQueriesContext(connection) as small:
+        student_export_zip(record.student)
+    Absence.objects.bulk_create(
+        Absence(student=record.student, date=record.student.enrolled_on.replace(day=d))
+        for d in range(2, 28)
+    )
+    with CaptureQueriesContext(connection) as large:
+        archive = _zip(student_export_zip(record.student))
+
+    assert len(large) == len(small) == len(SECTIONS)
+    assert len(json.loads(archive.read("student.json"))["attendance"]) == 4 + 26
