@@ -33,6 +33,7 @@ from lastbell.people.models import (
 )
 from lastbell.plans.models import DefaultDay, PlanChange
 from lastbell.privacy.models import Erasure, RetentionPolicy
+from lastbell.schools.models import District
 from lastbell.truancy.models import Conference, Letter, LetterBatch, Referral
 
 ERASED = "Erased"
@@ -176,7 +177,9 @@ def retention_policy_save(*, policy: RetentionPolicy, actor, via=Via.WEB) -> Ret
     """Save a district's retention (a validated form's instance) with its audit event."""
     fields = ["dismissal_event_days", "message_body_days"]
     with transaction.atomic():
-        saved = RetentionPolicy.objects.select_for_update().filter(district=policy.district).first()
+        # The district's row is the lock: two admins saving a first policy at once save one.
+        District.objects.select_for_update().get(pk=policy.district_id)
+        saved = RetentionPolicy.objects.filter(district=policy.district).first()
         before = {f: getattr(saved or RetentionPolicy(), f) for f in fields}
         if saved is not None:
             policy.pk = saved.pk
