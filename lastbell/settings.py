@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "lastbell.imports",
     "lastbell.feeds",
     "lastbell.live",
+    "lastbell.privacy",
 ]
 
 MIDDLEWARE = [

@@ -134,5 +134,6 @@ urlpatterns = [
     path("", include("lastbell.imports.urls")),
     path("", include("lastbell.attendance.urls")),
     path("", include("lastbell.truancy.urls")),
+    path("", include("lastbell.privacy.urls")),
     path("district/<int:district_id>/tokens/", include(api_tokens)),
 ]

@@ -4,7 +4,7 @@ of custody — an append-only log of what happened to each student, by whom, to 
 import secrets
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 
 
 class DismissalDay(models.Model):
@@ -42,6 +42,14 @@ class DismissalDay(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
         related_name="+",
     )  # fmt: skip
+    # The district's retention (lastbell/privacy) deleted the day's chain of custody; the
+    # reports read the day's figures from here instead (dismissal/reports.py).
+    events_purged_at = models.DateTimeField(null=True, blank=True)
+    released_count = models.PositiveIntegerField(default=0)  # releases not undone
+    released_late_count = models.PositiveIntegerField(default=0)
+    flagged_late_count = models.PositiveIntegerField(default=0)
+    first_release_at = models.DateTimeField(null=True, blank=True)
+    last_release_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -150,12 +158,39 @@ class AppendOnly(Exception):
     pass
 
 
+# What a student's erasure may blank in their chain of custody (lastbell/privacy): the names
+# of adults and the notes. Who, what and when stay, so the day's counts stay.
+REDACTABLE = ("to_label", "note")
+
+
 class CustodyEventQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise AppendOnly("The chain of custody is never edited: add a correcting event.")
 
     def delete(self):
         raise AppendOnly("The chain of custody is never deleted: add a correcting event.")
+
+    def _allow(self, what: str):
+        # On PostgreSQL the trigger of migration 0004 lets this transaction through, and no
+        # other (SET LOCAL ends with it).
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lastbell.custody_{what} = 'on'")
+
+    def retention_purge(self) -> int:
+        """Delete these events for the district's retention: the only way they go. Must run
+        in a transaction that first keeps the days' counts (privacy/services.py)."""
+        if not connection.in_atomic_block:
+            raise AppendOnly("A purge of the chain of custody runs in its own transaction.")
+        self._allow("purge")
+        return self._raw_delete(self.db)
+
+    def redact(self, **blanks) -> int:
+        """Blank names and notes of these events for a student's erasure: nothing else."""
+        if set(blanks) - set(REDACTABLE) or not connection.in_atomic_block:
+            raise AppendOnly("Only names and notes are blanked, in the erasure's transaction.")
+        self._allow("redact")
+        return models.QuerySet.update(self, **blanks)
 
 
 class CustodyEvent(models.Model):

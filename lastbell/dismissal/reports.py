@@ -2,14 +2,15 @@
 late pickups week by week, the emergency days, and who picked up each student.
 
 All read the chain of custody with a fixed number of set-based queries, whatever the number of
-days or students. A release counts unless a later event undid it.
+days or students. A release counts unless a later event undid it. Days whose events the
+district's retention deleted (lastbell/privacy) count with the figures kept on the day.
 """
 
 import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
 
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, F, Max, Min, Q
 
 from lastbell.dismissal.models import CustodyEvent, DismissalDay
 from lastbell.people.models import Student
@@ -55,17 +56,29 @@ class DayCompletion:
         return DismissalDay.Mode(self.mode).label
 
 
-def completion_by_day(school, start: dt.date, end: dt.date) -> list[DayCompletion]:
-    """Each day with a release: its first and last release, oldest day first. One query."""
-    tz = school.tz
-    rows = (
+def purged_days(school, start: dt.date, end: dt.date):
+    """The days of the range whose events are gone, each with its kept counts."""
+    return DismissalDay.objects.filter(
+        school=school, date__range=(start, end), events_purged_at__isnull=False
+    )
+
+
+def releases_per_day(school, start: dt.date, end: dt.date):
+    """Each day's releases from its events: first, last, how many, how many late."""
+    return (
         releases(school, start, end)
         .values("day__date", "day__mode", "day__dismiss_at")
         .annotate(first=Min("at"), last=Max("at"), released=Count("id"),
                   late=Count("id", filter=Q(late=True)))
         .order_by("day__date")
     )  # fmt: skip
-    return [
+
+
+def completion_by_day(school, start: dt.date, end: dt.date) -> list[DayCompletion]:
+    """Each day with a release: its first and last release, oldest day first. Two queries."""
+    tz = school.tz
+    rows = releases_per_day(school, start, end)
+    days = [
         DayCompletion(
             date=row["day__date"],
             mode=row["day__mode"],
@@ -77,6 +90,15 @@ def completion_by_day(school, start: dt.date, end: dt.date) -> list[DayCompletio
         )  # fmt: skip
         for row in rows
     ]
+    kept = purged_days(school, start, end).filter(released_count__gt=0)
+    days += [
+        DayCompletion(date=day.date, mode=day.mode, dismiss_at=day.dismiss_at,
+                      first=day.first_release_at.astimezone(tz),
+                      last=day.last_release_at.astimezone(tz),
+                      released=day.released_count, late=day.released_late_count)
+        for day in kept
+    ]  # fmt: skip
+    return sorted(days, key=lambda d: d.date)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,10 +114,9 @@ class WeekLate:
         return f"{self.year}-W{self.week:02d}"
 
 
-def late_by_week(school, start: dt.date, end: dt.date) -> list[WeekLate]:
-    """Every ISO week of the range, oldest first, with its late releases and late flags (zero
-    for a week without any). One query, folded by week here."""
-    per_day = (
+def late_per_day(school, start: dt.date, end: dt.date):
+    """Late releases and late flags of each day of the range that has any, from its events."""
+    return (
         CustodyEvent.objects.filter(day__school=school, day__date__range=(start, end),
                                     undone_by__isnull=True)
         .filter(Q(kind=Kind.RELEASED, late=True) | Q(kind=Kind.LATE))
@@ -104,11 +125,23 @@ def late_by_week(school, start: dt.date, end: dt.date) -> list[WeekLate]:
                   flagged=Count("id", filter=Q(kind=Kind.LATE)))
         .order_by()
     )  # fmt: skip
+
+
+def late_by_week(school, start: dt.date, end: dt.date) -> list[WeekLate]:
+    """Every ISO week of the range, oldest first, with its late releases and late flags (zero
+    for a week without any). Two queries, folded by week here."""
+    per_day = late_per_day(school, start, end)
     totals: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
-    for row in per_day:
-        year, week, _weekday = row["day__date"].isocalendar()
-        totals[year, week][0] += row["released_late"]
-        totals[year, week][1] += row["flagged"]
+    kept = purged_days(school, start, end).values_list(
+        "date", "released_late_count", "flagged_late_count"
+    )
+    for date, released_late, flagged in [
+        *((r["day__date"], r["released_late"], r["flagged"]) for r in per_day),
+        *kept,
+    ]:
+        year, week, _weekday = date.isocalendar()
+        totals[year, week][0] += released_late
+        totals[year, week][1] += flagged
     weeks = []
     monday = start - dt.timedelta(days=start.weekday())
     while monday <= end:
@@ -126,7 +159,8 @@ def emergency_days(school, start: dt.date, end: dt.date):
                                     mode=DismissalDay.Mode.EMERGENCY)
         .select_related("emergency_by", "emergency_ended_by")
         .annotate(released=Count("events", filter=Q(events__kind=Kind.RELEASED,
-                                                    events__undone_by__isnull=True)))
+                                                    events__undone_by__isnull=True))
+                  + F("released_count"))
         .order_by("-date")
     )  # fmt: skip
 

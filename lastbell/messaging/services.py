@@ -264,7 +264,13 @@ def deliver_due(*, now: dt.datetime | None = None, limit: int = 100) -> Counter:
                 provider_id = sender.send(message)
             except Exception as exc:  # a bug or bad settings must not leave it stuck either
                 error = exc if isinstance(exc, DeliveryError) else _unexpected(exc)
-                logger.warning("Message %s to %s not sent: %r", message.pk, message.to, error)
+                # Ids only: the address and the reason (which may quote it) stay in the
+                # outbox, where staff read them; logs carry no personal data.
+                logger.warning(
+                    "Message %s (%s) not sent: %s%s", message.pk, message.channel,
+                    type(error.__cause__ or error).__name__,
+                    " (for good)" if error.permanent else "",
+                )  # fmt: skip
                 outcome[_record_failure(message, error, clock())] += 1
             else:
                 _record_sent(message, provider_id, clock())

@@ -249,7 +249,8 @@ def test_the_reports_cost_the_same_queries_for_any_number_of_days(client, clock,
             response = get(client, name, school, **window)
         assert response.status_code == 200, name
         costs[name] = len(queries)
-    assert costs == {"reports": 8, "reports_pickups": 8, "reports_completion_csv": 5,
-                     "reports_late_csv": 5, "reports_emergencies_csv": 5,
+    # Completion and late pickups read the days purged by the retention in one more query.
+    assert costs == {"reports": 10, "reports_pickups": 8, "reports_completion_csv": 6,
+                     "reports_late_csv": 6, "reports_emergencies_csv": 5,
                      "reports_pickups_csv": 5}  # fmt: skip
     assert len(reports.completion_by_day(school, first, TODAY)) == days

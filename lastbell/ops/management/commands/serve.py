@@ -49,6 +49,7 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         call_command("schedule_feeds", verbosity=0)
         call_command("dismissal_tick", verbosity=0)
+        call_command("retention_purge", verbosity=0)
         signins = []
         if not no_demo and not School.objects.exists():
             self.stdout.write("Loading the demo district (about 1,500 students)…")
