@@ -84,6 +84,10 @@ ACTION_LABELS = {
 }
 
 
+# What the History tab shows for the personal details redaction took out.
+REMOVED = "(removed)"
+
+
 def _shown(value) -> str:
     if value is None or value == "":
         return "—"
@@ -154,6 +158,8 @@ class AuditEvent(models.Model):
         """(what, before, after) for each key that the event touched, in words."""
         before, after = self.before or {}, self.after or {}
         keys = list(dict.fromkeys([*before, *after]))
+        if self.redacted:  # what kind of change it was stays; the values are gone
+            return [(key.replace("_", " "), REMOVED, REMOVED) for key in keys]
         return [
             (key.replace("_", " "), _shown(before.get(key)), _shown(after.get(key)))
             for key in keys

@@ -135,7 +135,7 @@ def audit_redact_student(*, student_id: int, actor=None) -> int:
         audit_record(
             action="audit.student.redacted", actor=actor, target=student,
             school=student.school, via=Via.SYSTEM if actor is None else Via.WEB,
-            label=f"Personal details removed from {len(events)} events",
+            label=f"{len(events)} event{'s' if len(events) != 1 else ''} redacted",
             after={"events": len(events)},
         )  # fmt: skip
     return len(events)

@@ -9,7 +9,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from lastbell import testing
 from lastbell.audit.models import Via
-from lastbell.audit.services import audit_event, audit_saved
+from lastbell.audit.services import audit_event, audit_redact_student, audit_saved
 from lastbell.plans import services
 from lastbell.plans.services import PlanSpec
 
@@ -136,3 +136,22 @@ def test_it_pages_fifty_events_at_a_time(client, school, staff, events):
     assertContains(first, "Page 1 of 2")
     assert first.content.decode().count("<li>") == 50
     assert second.content.decode().count("<li>") == 12
+
+
+def test_a_redacted_event_shows_what_kind_of_change_it_was_without_the_details(
+    client, school, staff, events
+):
+    ana, ben = events
+    audit_redact_student(student_id=ana.pk)
+    client.force_login(staff)
+
+    r = _get(client, school)
+
+    assertContains(r, "Personal details removed", count=2)  # who and whose
+    assertContains(r, "Added a change", count=2)  # Ana's and Ben's
+    assertContains(r, "(removed)")
+    assertContains(
+        r, "Removed a student&#x27;s personal details from the history — 1 event redacted"
+    )
+    assert "Ana Rivera" not in r.content.decode()
+    assert _people(r) == ["Ben Okafor"]
