@@ -37,6 +37,10 @@ GENESIS = "0" * 64
 REDACTED = "[redacted]"
 
 
+# Made once: json.dumps with options builds an encoder per call, a good part of a row's cost.
+_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 @functools.lru_cache(maxsize=256)
 def _at_text(at: dt.datetime) -> str:
     # One spelling of the instant, whatever time zone it came in and the database gives back.
@@ -44,10 +48,10 @@ def _at_text(at: dt.datetime) -> str:
 
 
 def event_digest(seq: int, content: Sequence) -> str:
-    """SHA-256 (hex) of an event's content (the values of CONTENT, in order) at position `seq`.
-    JSON with sorted keys: PostgreSQL's jsonb gives before/after back in its own key order."""
-    values = [seq, _at_text(content[0]), *content[1:]]
-    text = json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """SHA-256 (hex) of an event's content (the values of CONTENT, in order) at position `seq`,
+    as compact JSON with sorted keys (PostgreSQL's jsonb gives before/after back in its own key
+    order)."""
+    text = _JSON.encode([seq, _at_text(content[0]), *content[1:]])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
