@@ -1,6 +1,8 @@
 """On PostgreSQL, the database itself refuses to change or delete an audit event, whoever asks
-(the app, a shell, a script), except the redaction of `audit_redact_student`: the personal
-fields replaced, the event marked redacted, and nothing else touched. TRUNCATE stays possible
+(the app, a shell, a script), except the redaction of `audit_redact_student`: the labels and
+the values of before/after replaced by the marker (keys kept), the event marked redacted, and
+nothing else touched. A redacted event is then as fixed as any other: its content is no longer
+checked against its digest, so nothing but the marker may be written into it. TRUNCATE stays possible
 for the database's owner (the test suite's flush uses it); `audit_verify` notices a log emptied
 that way from the districts' chain heads."""
 
@@ -9,6 +11,22 @@ from django.db import migrations
 from lastbell.audit.chain import REDACTED
 
 CREATE = f"""
+-- A redacted before/after: the keys it had, each with the marker (or the marker, or NULL).
+CREATE FUNCTION audit_json_redacted(old jsonb, new jsonb) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF old IS NULL OR jsonb_typeof(old) = 'null' THEN  -- bulk writers store JSON null
+        RETURN new IS NULL OR jsonb_typeof(new) = 'null';
+    ELSIF jsonb_typeof(old) <> 'object' THEN
+        RETURN new = to_jsonb('{REDACTED}'::text);
+    ELSIF new IS NULL OR jsonb_typeof(new) <> 'object' THEN
+        RETURN false;
+    END IF;
+    RETURN (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(old) k)
+           IS NOT DISTINCT FROM (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(new) k)
+       AND NOT EXISTS (SELECT 1 FROM jsonb_each(new) e WHERE e.value <> to_jsonb('{REDACTED}'::text));
+END;
+$$;
 CREATE FUNCTION audit_event_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.redacted
@@ -20,6 +38,8 @@ BEGIN
        AND NEW.actor_id IS NOT DISTINCT FROM OLD.actor_id
        AND NEW.school_id IS NOT DISTINCT FROM OLD.school_id
        AND NEW.student_id IS NOT DISTINCT FROM OLD.student_id
+       AND audit_json_redacted(OLD.before, NEW.before)
+       AND audit_json_redacted(OLD.after, NEW.after)
     THEN
         RETURN NEW;
     END IF;
@@ -34,6 +54,7 @@ CREATE TRIGGER audit_event_refuse_change BEFORE UPDATE OR DELETE ON audit_audite
 DROP = """
 DROP TRIGGER IF EXISTS audit_event_refuse_change ON audit_auditevent;
 DROP FUNCTION IF EXISTS audit_event_refuse_change();
+DROP FUNCTION IF EXISTS audit_json_redacted(jsonb, jsonb);
 """
 
 

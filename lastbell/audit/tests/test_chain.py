@@ -253,8 +253,12 @@ def test_what_an_event_names_cannot_be_deleted(written, what, request):
         # Marked redacted, but moved in the chain: not a redaction.
         f"UPDATE {TABLE} SET redacted = true, actor_label = '{REDACTED}', "  # noqa: S608
         f"target_label = '{REDACTED}', seq = seq + 100 WHERE id = %s",
+        # Marked redacted, but with something written in: not a redaction either.
+        f"UPDATE {TABLE} SET redacted = true, actor_label = '{REDACTED}', "  # noqa: S608
+        f'target_label = \'{REDACTED}\', after = \'{{"type": "{REDACTED}", '
+        f'"note": "Ben"}}\' WHERE id = %s',
     ],
-    ids=["update", "delete", "redaction-that-moves"],
+    ids=["update", "delete", "redaction-that-moves", "redaction-that-writes"],
 )
 def test_postgresql_refuses_to_change_or_delete_an_event(written, sql):
     with (pytest.raises(IntegrityError, match="never edited or deleted"),
