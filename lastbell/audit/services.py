@@ -25,7 +25,9 @@ def audit_record(
     via: str = Via.WEB,
     label: str = "",
 ) -> AuditEvent:
-    """Write the audit event of a change, inside the change's own transaction."""
+    """Write the audit event of a change, inside the change's own transaction, as the next link
+    of its district's chain (lastbell/audit/chain.py). Call it at the change's last write: the
+    chain's head stays locked from here until commit."""
     if not connection.in_atomic_block:
         raise NotInTransaction("An audit event must be written in the change's transaction.")
     if district is None:
@@ -54,7 +56,6 @@ def audit_record(
         before=before,
         after=after,
     )
-    # The chain's lock is taken here, at the change's last write, and held until commit.
     links = Links()
     links.stamp(event).save(force_insert=True)
     links.save()
@@ -104,7 +105,8 @@ def audit_event(*, action: str, actor, via: str, district_id: int, school_id=Non
 
 
 def audit_saved(events: Iterable[tuple]) -> None:
-    """Save events built by `audit_event`, in the transaction of the changes they describe."""
+    """Save events built by `audit_event`, in the transaction of the changes they describe,
+    each linked into its district's chain as it streams to the database (no query per row)."""
     if not connection.in_atomic_block:
         raise NotInTransaction("Audit events must be written in the changes' transaction.")
     links = Links()
