@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Via(models.TextChoices):
@@ -79,7 +80,12 @@ ACTION_LABELS = {
     "dismissal.accounted": "Accounted for a student",
     "dismissal.missing": "Reported a student missing",
     "dismissal.injured": "Reported a student injured",
+    "audit.student.redacted": "Removed a student's personal details from the history",
 }
+
+
+# What the History tab shows for the personal details redaction took out.
+REMOVED = "(removed)"
 
 
 def _shown(value) -> str:
@@ -93,37 +99,52 @@ def _shown(value) -> str:
 
 
 class AuditEvent(models.Model):
-    """One change of state, written in the same transaction as the change. Never edited."""
+    """One change of state, written in the same transaction as the change. Never edited, except
+    by `audit_redact_student` (personal fields only; see lastbell/audit/chain.py).
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    The people, student, school and district it names are PROTECTed: the event's digest covers
+    their ids, and on PostgreSQL a trigger refuses the UPDATE or DELETE that SET_NULL or CASCADE
+    would send. Staff leave by being deactivated; a departed student is erased by redaction."""
+
+    # A default, not auto_now_add: the digest is computed before the row is saved.
+    at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=80)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
     )
     actor_label = models.CharField(max_length=200)
     via = models.CharField(max_length=10, choices=Via.choices, default=Via.WEB)
-    district = models.ForeignKey("schools.District", on_delete=models.CASCADE, related_name="+")
+    district = models.ForeignKey("schools.District", on_delete=models.PROTECT, related_name="+")
     school = models.ForeignKey(
-        "schools.School", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        "schools.School", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     student = models.ForeignKey(
-        "people.Student", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "people.Student", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     target_type = models.CharField(max_length=50)
     target_id = models.CharField(max_length=64, blank=True)
     target_label = models.CharField(max_length=300, blank=True)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
+    # The district's chain: position, SHA-256 of this row's content, and SHA-256 of the
+    # previous row's chain hash and this digest (hex).
+    seq = models.BigIntegerField()
+    digest = models.CharField(max_length=64)
+    chain = models.CharField(max_length=64)
+    redacted = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["school", "-at"]),
             models.Index(fields=["student", "-at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["district", "seq"], name="audit_one_event_per_link"),
         ]
 
     def __str__(self):
@@ -137,8 +158,25 @@ class AuditEvent(models.Model):
         """(what, before, after) for each key that the event touched, in words."""
         before, after = self.before or {}, self.after or {}
         keys = list(dict.fromkeys([*before, *after]))
+        if self.redacted:  # what kind of change it was stays; the values are gone
+            return [(key.replace("_", " "), REMOVED, REMOVED) for key in keys]
         return [
             (key.replace("_", " "), _shown(before.get(key)), _shown(after.get(key)))
             for key in keys
             if before.get(key) != after.get(key) or not before
         ]
+
+
+class AuditChain(models.Model):
+    """The head of a district's chain: its last link. Writers lock this row (select_for_update)
+    to append, so concurrent writers take turns and the chain stays one sequence; `audit_verify`
+    compares it with the last event, which shows events deleted from the end."""
+
+    district = models.OneToOneField(
+        "schools.District", on_delete=models.PROTECT, primary_key=True, related_name="+"
+    )
+    seq = models.BigIntegerField(default=0)
+    chain = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self):
+        return f"District {self.district_id}: event no. {self.seq}, link {self.chain[:12]}"

@@ -1,8 +1,9 @@
 from collections.abc import Iterable
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
+from lastbell.audit.chain import CONTENT, LINKED, REDACTED, Links
 from lastbell.audit.models import AuditEvent, Via
 from lastbell.db import insert_rows
 
@@ -24,7 +25,9 @@ def audit_record(
     via: str = Via.WEB,
     label: str = "",
 ) -> AuditEvent:
-    """Write the audit event of a change, inside the change's own transaction."""
+    """Write the audit event of a change, inside the change's own transaction, as the next link
+    of its district's chain (lastbell/audit/chain.py). Call it at the change's last write: the
+    chain's head stays locked from here until commit."""
     if not connection.in_atomic_block:
         raise NotInTransaction("An audit event must be written in the change's transaction.")
     if district is None:
@@ -39,7 +42,7 @@ def audit_record(
     actor_label = (str(actor) if actor is not None else "") or (
         "Import" if via == Via.IMPORT else "System"
     )
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         action=action,
         actor=actor if actor is not None and actor.pk else None,
         actor_label=actor_label,
@@ -53,6 +56,10 @@ def audit_record(
         before=before,
         after=after,
     )
+    links = Links()
+    links.stamp(event).save(force_insert=True)
+    links.save()
+    return event
 
 
 def audit_records(events: list[dict]) -> list[AuditEvent]:
@@ -73,13 +80,16 @@ def audit_records(events: list[dict]) -> list[AuditEvent]:
             target_id=str(target.pk or ""), target_label=event.get("label") or str(target)[:300],
             before=event.get("before"), after=event.get("after"),
         ))  # fmt: skip
-    return AuditEvent.objects.bulk_create(rows, batch_size=1000)
+    links = Links()
+    links.lock(row.district_id for row in rows)
+    for row in rows:
+        links.stamp(row)
+    saved = AuditEvent.objects.bulk_create(rows, batch_size=1000)
+    links.save()
+    return saved
 
 
-AUDIT_COLUMNS = [
-    "at", "action", "actor_id", "actor_label", "via", "district_id", "school_id", "student_id",
-    "target_type", "target_id", "target_label", "before", "after",
-]  # fmt: skip
+AUDIT_COLUMNS = CONTENT
 
 
 def audit_event(*, action: str, actor, via: str, district_id: int, school_id=None,
@@ -95,7 +105,46 @@ def audit_event(*, action: str, actor, via: str, district_id: int, school_id=Non
 
 
 def audit_saved(events: Iterable[tuple]) -> None:
-    """Save events built by `audit_event`, in the transaction of the changes they describe."""
+    """Save events built by `audit_event`, in the transaction of the changes they describe,
+    each linked into its district's chain as it streams to the database (no query per row)."""
     if not connection.in_atomic_block:
         raise NotInTransaction("Audit events must be written in the changes' transaction.")
-    insert_rows(AuditEvent, AUDIT_COLUMNS, events)
+    links = Links()
+    insert_rows(AuditEvent, LINKED, links.linked(events))
+    links.save()
+
+
+def audit_redact_student(*, student_id: int, actor=None) -> int:
+    """Replace the personal fields of the events about a student (names in the labels, the
+    values in before/after) with a marker, and mark them redacted; returns how many. The chain
+    still verifies (the digests stay); the erasure is itself audited, without personal data."""
+    from lastbell.people.models import Student
+
+    student = Student.objects.select_related("school__district").get(pk=student_id)
+    with transaction.atomic():
+        events = list(
+            AuditEvent.objects.select_for_update()
+            .filter(student_id=student_id, redacted=False)
+            .only("pk", "before", "after")
+        )
+        for event in events:
+            event.actor_label = event.target_label = REDACTED
+            event.before, event.after = _redacted(event.before), _redacted(event.after)
+            event.redacted = True
+        AuditEvent.objects.bulk_update(
+            events, ["actor_label", "target_label", "before", "after", "redacted"], batch_size=500
+        )
+        audit_record(
+            action="audit.student.redacted", actor=actor, target=student,
+            school=student.school, via=Via.SYSTEM if actor is None else Via.WEB,
+            label=f"{len(events)} event{'s' if len(events) != 1 else ''} redacted",
+            after={"events": len(events)},
+        )  # fmt: skip
+    return len(events)
+
+
+def _redacted(values):
+    # Keys stay (the History tab still says what kind of change it was); values go.
+    if isinstance(values, dict):
+        return {key: REDACTED for key in values}
+    return None if values is None else REDACTED

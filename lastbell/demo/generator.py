@@ -23,7 +23,8 @@ from django.utils import timezone
 
 from lastbell.accounts.models import Role, StaffMembership, User
 from lastbell.attendance.models import Absence
-from lastbell.audit.models import AuditEvent, Via
+from lastbell.audit.models import Via
+from lastbell.audit.services import audit_records
 from lastbell.demo.names import (
     EARLY_NOTES,
     EXCUSED_REASONS,
@@ -1167,21 +1168,21 @@ def _seed_history(district) -> None:
         .select_related("student__school", "set_by", "bus_route", "pickup_guardian")
         .order_by("created_at", "id")
     )
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            action="plan.change.created",
-            actor=change.set_by,
-            actor_label=str(change.set_by),
-            via=Via.WEB,
-            district=district,
-            school=change.student.school,
-            student=change.student,
-            target_type="PlanChange",
-            target_id=str(change.pk),
-            target_label=f"Change for {change.student.full_name}, {change.span_label}",
-            after=change_snapshot(change),
-        )
-        for change in changes
+    audit_records(
+        [
+            {
+                "action": "plan.change.created",
+                "actor": change.set_by,
+                "via": Via.WEB,
+                "district": district,
+                "school": change.student.school,
+                "student": change.student,
+                "target": change,
+                "label": f"Change for {change.student.full_name}, {change.span_label}",
+                "after": change_snapshot(change),
+            }
+            for change in changes
+        ]
     )
 
 

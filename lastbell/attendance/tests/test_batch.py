@@ -142,15 +142,15 @@ def test_queries_do_not_grow_with_the_batch(school, students, django_assert_max_
     raw = [(n, DATES[0], "absent", True, "Flu", f"e{n}") for n in range(students)]
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         absences_record_many(events_of(pupils, raw), district_id=school.district_id)
-    # event ids, slots, the update, the insert and the audit insert; savepoints and planner
-    # settings aside.
+    # event ids, slots, the update, the insert and the audit insert with its chain head (read
+    # locked, written back); savepoints and planner settings aside.
     writes = [
         q
         for q in queries.captured_queries
         if "SAVEPOINT" not in q["sql"]
         and not q["sql"].startswith(("SELECT current_setting(", "SELECT set_config("))
     ]
-    assert len(writes) <= 6, [q["sql"][:80] for q in writes]
+    assert len(writes) <= 8, [q["sql"][:80] for q in writes]
 
 
 def test_an_event_id_names_an_absence_of_its_own_district_only(school, student):

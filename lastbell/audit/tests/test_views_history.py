@@ -8,7 +8,8 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
 from lastbell import testing
-from lastbell.audit.models import AuditEvent
+from lastbell.audit.models import Via
+from lastbell.audit.services import audit_event, audit_redact_student, audit_saved
 from lastbell.plans import services
 from lastbell.plans.services import PlanSpec
 
@@ -16,12 +17,15 @@ PACIFIC = dt.timezone(dt.timedelta(hours=-8))
 
 
 @pytest.fixture
-def events(on_school_day, school, other_school, staff, district_admin, student):
+def events(on_school_day, time_machine, school, other_school, staff, district_admin, student):
     """Dana changed Ana's plan on Nov 2; Dee changed Ben's on Nov 18; Washington has one too."""
     ben = testing.make_student(school, first="Ben", last="Okafor")
-    first = services.change_create(
+    # Written on Nov 2 (audit events cannot be back-dated afterwards).
+    time_machine.move_to(dt.datetime(2026, 11, 2, 23, 30, tzinfo=PACIFIC), tick=False)
+    services.change_create(
         student=student, starts_on=on_school_day, ends_on=None, plan=PlanSpec("walk"), actor=staff
     )
+    time_machine.move_to(dt.datetime(2026, 11, 18, 17, 0, tzinfo=dt.UTC), tick=False)
     services.change_create(
         student=ben,
         starts_on=on_school_day,
@@ -36,9 +40,6 @@ def events(on_school_day, school, other_school, staff, district_admin, student):
         ends_on=None,
         plan=PlanSpec("walk"),
         actor=district_admin,
-    )
-    AuditEvent.objects.filter(target_id=str(first.id), school=school).update(
-        at=dt.datetime(2026, 11, 2, 23, 30, tzinfo=PACIFIC)
     )
     return student, ben
 
@@ -122,9 +123,10 @@ def test_it_answers_htmx_with_the_results_only(client, school, staff, events):
 
 
 def test_it_pages_fifty_events_at_a_time(client, school, staff, events):
-    AuditEvent.objects.bulk_create(
-        AuditEvent(action="plan.change.created", actor_label="Import", district=school.district,
-                   school=school, target_type="PlanChange", target_label=f"Change for Kid {n},")
+    audit_saved(
+        audit_event(action="plan.change.created", actor=None, via=Via.IMPORT,
+                    district_id=school.district_id, school_id=school.pk, target_type="PlanChange",
+                    target_id="", label=f"Change for Kid {n},")
         for n in range(60)
     )  # fmt: skip
     client.force_login(staff)
@@ -134,3 +136,22 @@ def test_it_pages_fifty_events_at_a_time(client, school, staff, events):
     assertContains(first, "Page 1 of 2")
     assert first.content.decode().count("<li>") == 50
     assert second.content.decode().count("<li>") == 12
+
+
+def test_a_redacted_event_shows_what_kind_of_change_it_was_without_the_details(
+    client, school, staff, events
+):
+    ana, ben = events
+    audit_redact_student(student_id=ana.pk)
+    client.force_login(staff)
+
+    r = _get(client, school)
+
+    assertContains(r, "Personal details removed", count=2)  # who and whose
+    assertContains(r, "Added a change", count=2)  # Ana's and Ben's
+    assertContains(r, "(removed)")
+    assertContains(
+        r, "Removed a student&#x27;s personal details from the history — 1 event redacted"
+    )
+    assert "Ana Rivera" not in r.content.decode()
+    assert _people(r) == ["Ben Okafor"]

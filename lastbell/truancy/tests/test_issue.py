@@ -235,7 +235,8 @@ def test_issuing_takes_the_same_queries_for_4_or_40_letters(school, other_school
             issue(pupil, 1)
         ids = preview(where, 2)
         # The lock, the due list, the run, the letters, their schools, the calendar, the
-        # conferences, the letters' audit events, the run's: none of them per letter.
+        # conferences, the letters' audit events, the run's (each audit write reads its
+        # district's chain head locked and writes it back): none of them per letter.
         with CaptureQueriesContext(connection) as context:
             outcome = services.letters_issue(district=where.district, school=where, level=2,
                                              student_ids=ids, actor=staff, on=ON,
@@ -243,4 +244,4 @@ def test_issuing_takes_the_same_queries_for_4_or_40_letters(school, other_school
         assert outcome.issued == students
         queries[students] = len(context.captured_queries)
 
-    assert queries[4] == queries[40] <= 14
+    assert queries[4] == queries[40] <= 17
