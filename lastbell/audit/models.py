@@ -80,6 +80,16 @@ ACTION_LABELS = {
     "dismissal.accounted": "Accounted for a student",
     "dismissal.missing": "Reported a student missing",
     "dismissal.injured": "Reported a student injured",
+    "dismissal.emergency_ended": "Ended emergency reunification (all clear)",
+    "import.people": "Imported guardians and pickup adults",
+    "account.two_step.enrolled": "Set up two-step sign-in",
+    "account.two_step.removed": "Turned off two-step sign-in",
+    "account.two_step.reset": "Reset a staff member's two-step sign-in",
+    "district.two_step.required": "Changed whether staff need two-step sign-in",
+    "privacy.student.exported": "Exported a student's records",
+    "privacy.student.erased": "Erased a departed student's personal data",
+    "privacy.retention.saved": "Changed how long records are kept",
+    "privacy.retention.purged": "Removed records past their keeping time",
     "audit.student.redacted": "Removed a student's personal details from the history",
 }
 

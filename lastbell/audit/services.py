@@ -1,6 +1,9 @@
+import json
 from collections.abc import Iterable
 
 from django.db import connection, transaction
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from lastbell.audit.chain import CONTENT, LINKED, REDACTED, Links
@@ -114,17 +117,32 @@ def audit_saved(events: Iterable[tuple]) -> None:
     links.save()
 
 
-def audit_redact_student(*, student_id: int, actor=None) -> int:
+def audit_redact_student(*, student_id: int, actor=None, names: Iterable[str] = ()) -> int:
     """Replace the personal fields of the events about a student (names in the labels, the
     values in before/after) with a marker, and mark them redacted; returns how many. The chain
-    still verifies (the digests stay); the erasure is itself audited, without personal data."""
+    still verifies (the digests stay); the erasure is itself audited, without personal data.
+
+    `names` (the student's, their departing family's): events of the school that name one of
+    them in their words go too. A step of several students (a check-in of siblings, a bus's
+    "All aboard", a late list) names them there, not by link."""
     from lastbell.people.models import Student
 
     student = Student.objects.select_related("school__district").get(pk=student_id)
+    named = Q(pk__in=[])
+    for name in {n.strip() for n in names if len(n.strip()) >= 3}:
+        # As written, and as JSON keeps it where it escapes what is not ASCII (SQLite).
+        for form in {name, json.dumps(name)[1:-1]}:
+            named |= (Q(actor_label__contains=form) | Q(target_label__contains=form)
+                      | Q(before_text__contains=form) | Q(after_text__contains=form))  # fmt: skip
     with transaction.atomic():
         events = list(
             AuditEvent.objects.select_for_update()
-            .filter(student_id=student_id, redacted=False)
+            .annotate(
+                before_text=Cast("before", TextField()), after_text=Cast("after", TextField())
+            )
+            .filter(
+                Q(student_id=student_id) | Q(named, school_id=student.school_id), redacted=False
+            )
             .only("pk", "before", "after")
         )
         for event in events:

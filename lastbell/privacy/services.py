@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from lastbell.attendance.models import Absence
 from lastbell.audit.models import Via
-from lastbell.audit.services import audit_record
+from lastbell.audit.services import audit_record, audit_redact_student
 from lastbell.dismissal import reports
 from lastbell.dismissal.models import Arrival, CustodyEvent, DismissalDay, TagStudent
 from lastbell.messaging.models import Message, Status
@@ -102,6 +102,14 @@ def student_erase(*, student: Student, actor, via=Via.WEB) -> Erasure:
             ),
         ]
 
+        # Names that steps of several students carry in the history's words (see below).
+        named = [
+            student.full_name, f"{student.first_name} {student.last_name}",
+            f"{student.last_name}, {student.first_name}",
+            *(g.full_name for g in Guardian.objects.filter(pk__in=leaving_ids)),
+            *(a.full_name for a in AuthorizedAdult.objects.filter(student=student)),
+            *CustodyRestriction.objects.filter(student=student).values_list("person_name", flat=True),
+        ]  # fmt: skip
         Guardian.objects.filter(pk__in=leaving_ids).update(
             first_name=ERASED, last_name="guardian", email="", mobile="", mailing_address="",
             source_id="", user=None,
@@ -145,8 +153,10 @@ def student_erase(*, student: Student, actor, via=Via.WEB) -> Erasure:
             sis_id=f"erased-{student.pk}",
         )  # fmt: skip
         erasure = Erasure.objects.create(student=student, by=actor)
-        # Issue 7 §1's audit_redact_student(student_id=student.pk) belongs here, in this
-        # transaction, before the erasure's own event (which names nobody).
+        # The history's events about the student keep what happened, not who: the chain of
+        # digests still verifies (audit/chain.py). Before the erasure's own event, which
+        # names nobody.
+        audit_redact_student(student_id=student.pk, actor=actor, names=named)
         audit_record(
             action="privacy.student.erased", actor=actor, target=erasure,
             school=student.school, student=student, label=f"Student {student.pk}",
