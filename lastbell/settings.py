@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django.forms",
     "django_htmx",
     "channels",
+    "lastbell.ops",  # before django_tasks_db: its db_worker command replaces theirs
     "django_tasks_db",
     "lastbell.accounts",
     "lastbell.schools",
@@ -79,7 +80,6 @@ INSTALLED_APPS = [
     "lastbell.api",
     "ninja",
     "lastbell.demo",
-    "lastbell.ops",
     "lastbell.imports",
     "lastbell.feeds",
     "lastbell.live",
