@@ -24,7 +24,6 @@ from django.urls import reverse
 
 from lastbell import testing
 from lastbell.attendance.models import Absence
-from lastbell.dismissal import services as dismissal
 from lastbell.dismissal.models import Arrival, CarTag, CustodyEvent, TagStudent
 from lastbell.live import consumers
 from lastbell.live.tests.support import cookie_of, started, stream
@@ -99,8 +98,11 @@ def test_check_in_release_and_plan_change_go_through_without_redis(
 
     # A plan change for tomorrow.
     change = reverse("plans:change_new", args=[school.pk, student.pk])
-    response, took = timed(lambda: client.post(
-        change, {"starts_on": "2026-11-19", "plan_type": "walk", "note": "with her brother"}))
+    response, took = timed(
+        lambda: client.post(
+            change, {"starts_on": "2026-11-19", "plan_type": "walk", "note": "with her brother"}
+        )
+    )
     assert response.status_code == 302 and took < QUICK
     assert PlanChange.objects.filter(student=student).exists()
 
