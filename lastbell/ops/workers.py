@@ -99,11 +99,12 @@ def recover(*, trust_silence: bool = True, now: dt.datetime | None = None) -> li
     # The tasks before the workers: a worker is in the table before it takes a task, so a
     # worker that starts meanwhile is not taken for gone.
     running = list(DBTaskResult.objects.filter(status=RUNNING).values_list("id", "worker_ids"))
-    alive = {
-        w.worker_id
-        for w in Worker.objects.all()
-        if not _gone(w, now, host, trust_silence=trust_silence)
-    }
+    alive, gone = set(), []
+    for worker in Worker.objects.all():
+        if _gone(worker, now, host, trust_silence=trust_silence):
+            gone.append(worker.pk)
+        else:
+            alive.add(worker.worker_id)
     done = []
     for pk, worker_ids in running:
         last = worker_ids[-1] if worker_ids else None
@@ -111,8 +112,9 @@ def recover(*, trust_silence: bool = True, now: dt.datetime | None = None) -> li
             said = _recover_one(pk, last)
             if said:
                 done.append(said)
-    # Workers that ended without leaving (killed): forgotten.
-    Worker.objects.exclude(worker_id__in=alive).delete()
+    # Workers that ended without leaving (killed): forgotten. Only those read as gone: one
+    # that started since is in the table, and must stay there.
+    Worker.objects.filter(pk__in=gone).delete()
     return done
 
 
