@@ -29,6 +29,12 @@ it from concurrent clients, each a browser or phone with its own signed-in sessi
 `--what-if` runs experiments, to size changes to lastbell/ before making them: see
 WHAT_IF below and bench/dismissal_server.py.
 
+`--soak-minutes N` keeps the same server running and plays the dismissal again and again, at
+a new school of the same size each time (a school's day happens once: its chain of custody
+only grows), until N minutes have passed; it notes the server processes' memory (RSS, from
+/proc) after the first dismissal (the warm-up) and after each one, and prints them with
+their trend after the last dismissal's figures. Without it the run is a single dismissal.
+
 It prints, per action, count, errors, p50, p95, p99 and throughput, the time from a check-in
 (its POST sent) to the student on the classroom screen, and the targets of issue 5 §9:
 p99 of check-in and of release ≤ 200 ms, p99 check-in → classroom screen ≤ 1 s, no errors.
@@ -37,6 +43,7 @@ p99 of check-in and of release ≤ 200 ms, p99 check-in → classroom screen ≤
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import random
@@ -47,6 +54,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
 from bench.dismissal_browser import Browser
 from bench.dismissal_school import DOOR, Prepared, prepare, tally
@@ -129,6 +137,11 @@ def parse_args(argv=None):
         "--profile", metavar="FILE",
         help="sample the server with py-spy (on PATH, or $PY_SPY) while the dismissal runs, "
         "keep the stacks in FILE (collapsed) and print where the server's time went",
+    )  # fmt: skip
+    parser.add_argument(
+        "--soak-minutes", type=float, default=0, metavar="N",
+        help="play dismissals one after another, each at a new school, for N minutes, and "
+        "report the server's memory after the first and at the end (default: one dismissal)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument(
@@ -555,6 +568,90 @@ class Profiler:
 
 
 # ---------------------------------------------------------------------------------------------
+# Soak: the server's memory over dismissals one after another
+
+
+def server_rss_mb(pid: int) -> float:
+    """Resident memory (VmRSS, /proc) of the server process and its children, in MB."""
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                    if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                        pids.append(int(entry))
+    total_kb = 0
+    for p in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+    return total_kb / 1024
+
+
+class Soak:
+    """Each dismissal's end: when (minutes since the soak began), the server's RSS, and its
+    headline figures (`failed`: requests that failed; the last dismissal's full figures and
+    errors are printed above the soak's)."""
+
+    def __init__(self, minutes: float):
+        self.minutes = minutes
+        self.began = time.monotonic()
+        self.rounds: list[dict] = []
+
+    def note(self, server: "Server", run: Run, figures: dict) -> None:
+        checkins = run.times["check-in (tag)"] + run.times["check-in (phone)"]
+        releases = run.times["release"]
+        self.rounds.append({
+            "at_min": (time.monotonic() - self.began) / 60,
+            "rss_mb": server_rss_mb(server.proc.pid),
+            "seconds": figures["seconds"],
+            "requests": len(run.timeline),
+            "check_in_p99_ms": percentile(checkins, 99) * 1000 if checkins else None,
+            "release_p99_ms": percentile(releases, 99) * 1000 if releases else None,
+            "errors": sum(len(found) for found in run.failures.values()),
+        })  # fmt: skip
+
+    def more(self) -> bool:
+        return time.monotonic() - self.began < self.minutes * 60
+
+    def report(self) -> None:
+        out = sys.stdout.write
+        rounds = self.rounds
+        out(f"\nSoak      {len(rounds)} dismissals in {rounds[-1]['at_min']:.1f} min "
+            f"(asked: {self.minutes:g} min), one server all along, a new school each "
+            "time\n")  # fmt: skip
+        out(f"  {'dismissal':>9} {'ended at':>9} {'RSS MB':>8} {'requests':>9} "
+            f"{'check-in p99':>13} {'release p99':>12} {'failed':>7}\n")  # fmt: skip
+        for n, r in enumerate(rounds, 1):
+            checkin = f"{r['check_in_p99_ms']:.0f} ms" if r["check_in_p99_ms"] else "–"
+            release = f"{r['release_p99_ms']:.0f} ms" if r["release_p99_ms"] else "–"
+            out(f"  {n:>9} {r['at_min']:>7.1f} m {r['rss_mb']:>8.1f} {r['requests']:>9} "
+                f"{checkin:>13} {release:>12} {r['errors']:>7}"
+                f"{'  (warm-up)' if n == 1 else ''}\n")  # fmt: skip
+        start, end = rounds[0], rounds[-1]
+        out(
+            f"  server memory: {start['rss_mb']:.1f} MB after the warm-up, "
+            f"{end['rss_mb']:.1f} MB at the end ({end['rss_mb'] - start['rss_mb']:+.1f} MB)"
+        )
+        if len(rounds) >= 3:
+            # Least squares over the dismissals after the warm-up: MB per dismissal and per hour.
+            xs = [r["at_min"] for r in rounds[1:]]
+            ys = [r["rss_mb"] for r in rounds[1:]]
+            mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+            var = sum((x - mx) ** 2 for x in xs)
+            slope = (
+                sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var if var else 0
+            )
+            per_round = (ys[-1] - ys[0]) / (len(ys) - 1)
+            out(f"; trend after the warm-up {slope * 60:+.1f} MB/hour "
+                f"({per_round:+.1f} MB per dismissal)\n")  # fmt: skip
+        else:
+            out("; too few dismissals after the warm-up for a trend (soak longer)\n")
+
+
+# ---------------------------------------------------------------------------------------------
 # Figures
 
 
@@ -731,6 +828,7 @@ def report(args, school: Prepared, run: Run, r: dict, db: dict, messages: list) 
 def main(argv=None) -> int:
     args = parse_args(argv)
     database = BenchDatabase("dismissal")
+    soak = None
     try:
         devices = args.curb + args.doors + 2
         school = prepare(
@@ -751,8 +849,24 @@ def main(argv=None) -> int:
                 factory = uvloop.new_event_loop
             except ImportError:  # pragma: no cover — uvicorn[standard] brings it
                 factory = None
+            soak = Soak(args.soak_minutes) if args.soak_minutes else None
             run, figures = asyncio.run(play(args, school, server), loop_factory=factory)
             time.sleep(0.5)
+            if soak is not None:
+                soak.note(server, run, figures)
+                while soak.more():
+                    from django.test.utils import teardown_test_environment
+
+                    group_members(school.school_id, clear=True)
+                    teardown_test_environment()  # prepare() sets it up again
+                    school = prepare(
+                        students=args.students, seed=args.seed + len(soak.rounds),
+                        lead_minutes=args.lead, phone_share=args.phone_share,
+                        devices=devices, database_label=database.label,
+                    )  # fmt: skip
+                    run, figures = asyncio.run(play(args, school, server), loop_factory=factory)
+                    time.sleep(0.5)
+                    soak.note(server, run, figures)
         finally:
             if profiler is not None:
                 profiler.stop()
@@ -761,6 +875,8 @@ def main(argv=None) -> int:
             group_members(school.school_id, clear=True)
         db = tally(school.school_id, school.today)
         ok = report(args, school, run, figures, db, messages)
+        if soak is not None:
+            soak.report()
         if profiler is not None:
             sys.stdout.write(f"\nWhere the server's time went (py-spy, {args.profile})\n")
             sys.stdout.write(profiler.summary())

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django.forms",
     "django_htmx",
     "channels",
+    "lastbell.ops",  # before django_tasks_db: its db_worker command replaces theirs
     "django_tasks_db",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -83,7 +84,6 @@ INSTALLED_APPS = [
     "lastbell.api",
     "ninja",
     "lastbell.demo",
-    "lastbell.ops",
     "lastbell.imports",
     "lastbell.feeds",
     "lastbell.live",
@@ -138,10 +138,16 @@ if env_str("DATABASE_URL"):
     # thread is never reused, and stays open until collected ("too many clients" under load).
     DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=0)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        from psycopg_pool import ConnectionPool
+
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1,
             "max_size": env_int("LASTBELL_DB_POOL_SIZE", 10),
             "timeout": 20,  # seconds a request waits for a free connection before it fails
+            # A connection is tried before it is handed out: after the server restarted (or a
+            # proxy dropped idle connections) the pool's are dead, and the request would fail
+            # with "terminating connection". One round trip, and a dead one is replaced.
+            "check": ConnectionPool.check_connection,
         }
 else:
     DATABASES = {

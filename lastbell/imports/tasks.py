@@ -22,6 +22,7 @@ from lastbell.imports.edfi import import_edfi
 from lastbell.imports.models import ImportRun
 from lastbell.imports.oneroster import import_oneroster
 from lastbell.imports.report import Report, RowResult
+from lastbell.ops import workers
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,10 @@ Kind, Mode, Status = ImportRun.Kind, ImportRun.Mode, ImportRun.Status
 CRASHED = (
     "Last Bell stopped while reading this file, so nothing was imported. Try again; if it "
     "happens again, send the file to your district's IT team."
+)
+STOPPED = (
+    "The task worker stopped twice while reading this file, so nothing was imported. Try "
+    "again; if it stops again, send the file to your district's IT team."
 )
 UPLOAD_GONE = (
     "The uploaded file is no longer on the server, so nothing was imported. Choose the file "
@@ -68,6 +73,30 @@ def run_import(run_id: int) -> str:
     if run.mode == Mode.APPLY and run.status == Status.DONE:
         run.upload_path.unlink(missing_ok=True)  # imported: nothing is left to do with it
     return run.status
+
+
+def _put_back(run_id: int):
+    """Its worker died: the run waits again. Nothing of it was saved (the import and the
+    run's outcome commit together, and the dead worker's transaction was rolled back)."""
+    run = ImportRun.objects.filter(pk=run_id, status=Status.RUNNING).first()
+    if run is None:
+        return
+    run.progress_path.unlink(missing_ok=True)
+    run.rows_path.unlink(missing_ok=True)
+    ImportRun.objects.filter(pk=run_id).update(
+        status=Status.QUEUED, started_at=None, progress_rows=0, progress_fraction=None
+    )
+
+
+def _give_up(run_id: int):
+    run = ImportRun.objects.filter(pk=run_id, status__in=[Status.QUEUED, Status.RUNNING]).first()
+    if run is not None:
+        run.progress_path.unlink(missing_ok=True)
+        run.rows_path.unlink(missing_ok=True)
+        _fail(run, STOPPED)
+
+
+workers.when_lost(run_import, put_back=_put_back, give_up=_give_up)
 
 
 def _importer(run: ImportRun):

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
+from lastbell.ops import workers
 from lastbell.truancy.models import LetterBatch
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,30 @@ def make_letters(batch_id: int) -> str:
         )
         raise
     return Status.DONE
+
+
+STOPPED = (
+    "The task worker stopped twice while making this PDF. The letters are issued and "
+    "recorded; only the file is missing. Use “Make the PDF again”; if it stops again, ask "
+    "your district's IT team to look at the server's log and memory."
+)
+
+
+def _put_back(batch_id: int):
+    """Its worker died: the run waits again. A re-run emails nobody twice (emailed_at, set in
+    the emails' own transaction) and writes the PDF afresh beside its final name."""
+    LetterBatch.objects.filter(pk=batch_id, status=Status.RUNNING).update(
+        status=Status.QUEUED, progress_done=0, progress_at=timezone.now()
+    )
+
+
+def _give_up(batch_id: int):
+    LetterBatch.objects.filter(pk=batch_id, status__in=[Status.QUEUED, Status.RUNNING]).update(
+        status=Status.FAILED, error=STOPPED, finished_at=timezone.now()
+    )
+
+
+workers.when_lost(make_letters, put_back=_put_back, give_up=_give_up)
 
 
 def _write_pdf(batch: LetterBatch):

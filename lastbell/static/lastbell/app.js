@@ -45,8 +45,9 @@
   // Live updates: today's dashboard, roster and students table follow the day board as it
   // changes (an absence posted, corrected, deleted). The server says "board" over
   // server-sent events (lastbell/live); the page fetches its [data-live-region] parts again.
-  // EventSource reconnects by itself; when it gives up, or the browser has none, the same
-  // parts are refreshed every 30 s instead.
+  // EventSource reconnects by itself; when it gives up (the server refused the stream: Redis
+  // down, say), or the browser has none, the same parts are refreshed every 30 s instead,
+  // and the stream is tried again each time, so the page is live again once it is back.
   // Every open screen of the school hears the same event: each waits a little at random too,
   // so they do not all ask the server in the same instant (the page still updates well
   // within a second of the change). The stream's address carries the version the page was
@@ -89,9 +90,16 @@
       }
     }
 
+    var source = null;
+
     function poll() {
       say("Refreshing every 30 s", "polling");
-      if (poller === null) poller = setInterval(refresh, LIVE_POLL_MS);
+      if (poller === null) {
+        poller = setInterval(function () {
+          refresh();
+          if (source !== null && source.readyState === EventSource.CLOSED) connect();
+        }, LIVE_POLL_MS);
+      }
     }
 
     if (!window.EventSource) {
@@ -105,44 +113,48 @@
       address += (address.indexOf("?") === -1 ? "?" : "&") + "homerooms=" +
         encodeURIComponent(rooms.getAttribute("data-live-homerooms"));
     }
-    var source = new EventSource(address);
-    source.addEventListener("open", function () {
-      if (poller !== null) { clearInterval(poller); poller = null; }
-      // Changes made while the stream was down were not heard: catch up once.
-      if (dropped) soon();
-      dropped = false;
-      say("Live", "live");
-    });
-    // A screen of some homerooms (data-live-homerooms: a classroom, one student's release)
-    // skips the dismissal steps of other homerooms' students: the event names the homerooms
-    // it touched, if it knows.
-    source.addEventListener("board", function (event) {
-      var region = document.querySelector("[data-live-homerooms]");
-      if (region) {
-        var mine = region.getAttribute("data-live-homerooms").split(",").map(Number);
-        var touched = null;
-        try { touched = JSON.parse(event.data).homerooms; } catch (e) { touched = null; }
-        if (touched && !touched.some(function (room) { return mine.indexOf(room) !== -1; })) {
-          return;
+    connect();
+
+    function connect() {
+      source = new EventSource(address);
+      source.addEventListener("open", function () {
+        if (poller !== null) { clearInterval(poller); poller = null; }
+        // Changes made while the stream was down were not heard: catch up once.
+        if (dropped) soon();
+        dropped = false;
+        say("Live", "live");
+      });
+      // A screen of some homerooms (data-live-homerooms: a classroom, one student's release)
+      // skips the dismissal steps of other homerooms' students: the event names the homerooms
+      // it touched, if it knows.
+      source.addEventListener("board", function (event) {
+        var region = document.querySelector("[data-live-homerooms]");
+        if (region) {
+          var mine = region.getAttribute("data-live-homerooms").split(",").map(Number);
+          var touched = null;
+          try { touched = JSON.parse(event.data).homerooms; } catch (e) { touched = null; }
+          if (touched && !touched.some(function (room) { return mine.indexOf(room) !== -1; })) {
+            return;
+          }
         }
-      }
-      soon();
-    });
-    // The dismissal screens get their live region rendered by the server down the stream
-    // (lastbell/live/push.py): swapped in as htmx would after fetching it.
-    source.addEventListener("region", function (event) {
-      var data;
-      try { data = JSON.parse(event.data); } catch (e) { soon(); return; }
-      var region = document.getElementById(data.target);
-      if (!region) return;
-      if (pending !== null) { clearTimeout(pending); pending = null; }
-      htmx.swap(region, data.html, { swapStyle: "outerHTML" });
-    });
-    source.addEventListener("error", function () {
-      dropped = true;
-      if (source.readyState === EventSource.CLOSED) poll();
-      else say("Reconnecting…", "reconnecting");
-    });
+        soon();
+      });
+      // The dismissal screens get their live region rendered by the server down the stream
+      // (lastbell/live/push.py): swapped in as htmx would after fetching it.
+      source.addEventListener("region", function (event) {
+        var data;
+        try { data = JSON.parse(event.data); } catch (e) { soon(); return; }
+        var region = document.getElementById(data.target);
+        if (!region) return;
+        if (pending !== null) { clearTimeout(pending); pending = null; }
+        htmx.swap(region, data.html, { swapStyle: "outerHTML" });
+      });
+      source.addEventListener("error", function () {
+        dropped = true;
+        if (source.readyState === EventSource.CLOSED) poll();
+        else say("Reconnecting…", "reconnecting");
+      });
+    }
   }
 
   // Imports: how much of a large file has reached the server. htmx posts the upload forms

@@ -12,9 +12,11 @@ import datetime as dt
 import socket
 import threading
 import time
+import uuid
 
 import pytest
 import uvicorn
+from channels.layers import channel_layers
 from django.db import transaction
 from playwright.sync_api import expect
 
@@ -81,6 +83,9 @@ def school_today(transactional_db):
     services.default_set(student=ben, starts_on=today, days=dict.fromkeys(range(7), walk),
                          actor=staff)  # fmt: skip
     return school, staff, today, ana
+
+
+LIVE_POLL_MS = 30_000  # app.js
 
 
 def _absence(student, today) -> Absence:
@@ -153,6 +158,47 @@ def test_a_page_that_cannot_connect_refreshes_every_30_seconds(
         "Refreshing every 30 s"
     )
     browser_errors.assert_none()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_while_redis_is_down_a_page_refreshes_and_is_live_again_once_it_is_back(
+    page, force_sign_in, asgi_server, school_today, settings, browser_errors
+):
+    school, staff, today, ana = school_today
+    live = settings.CHANNEL_LAYERS
+    # Redis down: nothing listens where the layer points, so the stream is refused (503).
+    settings.CHANNEL_LAYERS = {"default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": f"redis://127.0.0.1:{_free_port()}/0"}],
+                   "prefix": f"test-{uuid.uuid4().hex}"},
+    }}  # fmt: skip
+    channel_layers.backends.pop("default", None)
+    page.clock.install()
+    force_sign_in(staff)
+    page.goto(f"{asgi_server}/schools/{school.id}/students/")
+    status = page.locator("#live-status")
+    expect(status).to_have_text("Refreshing every 30 s")
+    ana_row = page.locator("#results").get_by_role("row", name="Rivera, Ana")
+    expect(ana_row).to_contain_text("No plan yet")
+
+    _absence(ana, today)  # announced to nobody: the layer is down
+    settings.CHANNEL_LAYERS = live  # and back
+    channel_layers.backends.pop("default", None)
+    page.clock.run_for(LIVE_POLL_MS + 1_000)
+
+    expect(ana_row).to_contain_text("Absent")  # the 30 s refresh
+    expect(status).to_have_text("Live")  # and the stream, tried again
+    _absence(testing.make_student(school, first="Cy", last="Later"), today)
+    page.clock.run_for(1_000)  # app.js spreads refreshes over a few hundred ms
+    expect(page.locator("#results").get_by_role("row", name="Later, Cy")).to_contain_text("Absent")
+    # The browser's console notes each refused stream (503); nothing else went wrong.
+    errors = browser_errors.take()
+    assert errors and all("status of 503" in error for error in errors), errors
 
 
 def test_other_days_are_not_live(page, force_sign_in, asgi_server, school_today):
