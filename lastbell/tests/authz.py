@@ -321,6 +321,9 @@ def url_for(route: Route, role: str, world: World) -> str:
     return reverse(route.name, kwargs={k: ids[k] for k in route.keywords})
 
 
+AUDIT_TABLE = AuditEvent._meta.db_table
+
+
 class Writes:
     """Every statement that would change a table, but the session's own row and a token's
     last-used time (which a request records at most once a minute)."""
@@ -352,7 +355,6 @@ def send(route: Route, method: str, role: str, world: World) -> Answer:
     cookies = client.cookies  # signing out or switching language must not last
     client.cookies = type(cookies)(cookies)
     writes = Writes()
-    audit_before = AuditEvent.objects.count()
     with contextlib.ExitStack() as stack:
         stack.enter_context(transaction.atomic())
         stack.enter_context(connection.execute_wrapper(writes))
@@ -367,7 +369,8 @@ def send(route: Route, method: str, role: str, world: World) -> Answer:
             response = client.get(url, FORMS[route.name][0](world.ids), headers=world.headers[role])
         else:
             response = client.generic(method, url, headers=world.headers[role])
-        audit_events = AuditEvent.objects.count() - audit_before
         transaction.set_rollback(True)
     client.cookies = cookies
+    # Audit events counted from the statements seen: two COUNT queries a request cost more.
+    audit_events = sum(AUDIT_TABLE in sql for sql in writes.seen)
     return Answer(response.status_code, response.get("Location", ""), writes.seen, audit_events)
