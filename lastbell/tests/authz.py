@@ -45,6 +45,9 @@ PNG = bytes.fromhex(
 )
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
+# The family's name, which no page or answer may show to anyone outside the student's scope.
+FAMILY_NAME = "Zapatero"
+
 # --- roles -----------------------------------------------------------------------------------
 
 ANON = "anonymous"
@@ -100,8 +103,8 @@ def build_world() -> World:
     other_school = testing.make_school(district, "Washington Middle", parent_access=True)
     room, other_room = testing.make_homeroom(school, "Room 12"), testing.make_homeroom(school)
     route = testing.make_route(school, "12", "North loop")
-    student = testing.make_student(school, first="Ana", last="Rivera", homeroom=room)
-    family = testing.make_guardian(student, first="Maria", last="Rivera")
+    student = testing.make_student(school, first="Ana", last=FAMILY_NAME, homeroom=room)
+    family = testing.make_guardian(student, first="Maria", last=FAMILY_NAME)
     elsewhere = testing.make_student(other_school, first="Omar", last="Haddad")
     other_family = testing.make_guardian(elsewhere, first="Lina", last="Haddad")
 
@@ -152,7 +155,7 @@ def build_world() -> World:
     )  # fmt: skip
     adult.photo.save("carmen.png", ContentFile(PNG))
     restriction = CustodyRestriction.objects.create(
-        student=student, person_name="Tom Rivera", kind="do_not_release",
+        student=student, person_name=f"Tom {FAMILY_NAME}", kind="do_not_release",
         court_order_reference="FL-2026-0042", starts_on=dt.date(2026, 1, 1),
     )  # fmt: skip
     restriction.court_order_file.save("order.pdf", ContentFile(PDF))
@@ -346,6 +349,7 @@ class Answer:
     location: str
     writes: list[str]
     audit_events: int
+    names_the_family: bool  # a page, CSV or JSON answer with the family's name in it
 
 
 def send(route: Route, method: str, role: str, world: World) -> Answer:
@@ -373,4 +377,7 @@ def send(route: Route, method: str, role: str, world: World) -> Answer:
     client.cookies = cookies
     # Audit events counted from the statements seen: two COUNT queries a request cost more.
     audit_events = sum(AUDIT_TABLE in sql for sql in writes.seen)
-    return Answer(response.status_code, response.get("Location", ""), writes.seen, audit_events)
+    named = not response.streaming and FAMILY_NAME.encode() in response.content
+    return Answer(
+        response.status_code, response.get("Location", ""), writes.seen, audit_events, named
+    )

@@ -302,8 +302,15 @@ def refusal(route, role) -> str:
     return "sign-in" if role == ANON or role in TOKENS else "refused"
 
 
+# Who may ever see the student's family: everyone else gets no page that names it, whether
+# let in (a teacher of another homeroom on the school's board) or refused.
+IN_SCOPE = frozenset({GUARDIAN, OFFICE, TEACHER, SCHOOL_ADMIN, DISTRICT_ADMIN, TOKEN})
+
+
 def check(route, method, role, answer) -> str | None:
     """What is wrong with the answer, or None."""
+    if answer.names_the_family and role not in IN_SCOPE:
+        return f"shows the student's family ({authz.FAMILY_NAME}) to {role} ({answer.status})"
     got = outcome(answer)
     allowed = allowed_for(route, method, role)
     if allowed == PUBLIC:
