@@ -28,7 +28,7 @@ from lastbell.dismissal.services import check_in, day_of
 from lastbell.feeds.models import BusFeed
 from lastbell.imports.models import ImportRun
 from lastbell.messaging.models import Message
-from lastbell.people.models import AuthorizedAdult, CustodyRestriction, GuardianLink
+from lastbell.people.models import AuthorizedAdult, CustodyRestriction
 from lastbell.plans import weekdays
 from lastbell.plans.models import Enrollment, PlanChange, PlanType, Program, Source
 from lastbell.schools.models import CalendarDay
@@ -197,7 +197,6 @@ def build_world() -> World:
         BusFeed.objects.create(school=each, folder=str(settings.DATA_DIR / "bus-feed"))
     # Today's dismissal at the other school, as its staff's first screen made it.
     day_of(other_school, TODAY)
-    GuardianLink.objects.filter(guardian=family).update(relationship="Mother")
 
     clients, headers = {}, {}
     for role in ROLES:
