@@ -43,12 +43,28 @@ def problem_response(status, title, detail="", errors=()):
 
 
 class TokenAuth(HttpBearer):
+    """A token that exists and is not revoked; for an operation that names a permission, one
+    that has it and whose scope holds the school or event in the path. All of it is checked
+    before the body is read: a token that may not make the call is refused whatever it sent,
+    and never learns from a 422 how its body would have been judged."""
+
+    def __init__(self, permission: str = ""):
+        super().__init__()
+        self.permission = permission
+
     def authenticate(self, request, token):
         found = ApiToken.find(token)
         if found is None or not found.active:
             return None
         found.touch()
         request.api_token = found
+        if self.permission:
+            _require(request, self.permission)
+            path = request.resolver_match.kwargs if request.resolver_match else {}
+            if "school_id" in path:
+                _school(found, path["school_id"])
+            if "event_id" in path:
+                _event_absence(found, path["event_id"])
         return found
 
 
@@ -115,7 +131,9 @@ def _require(request, permission: str):
 
 
 def _school(token: ApiToken, school_id: int) -> School:
-    school = School.objects.select_related("district").filter(pk=school_id).first()
+    school = None
+    if str(school_id).isdigit():  # the path's text, when the token is checked before the body
+        school = School.objects.select_related("district").filter(pk=school_id).first()
     if school is None or not token.covers(school):
         # The same answer for a school that exists elsewhere: a token learns nothing outside.
         raise Problem(404, "No such school", f"No school {school_id} in this token's scope.")
@@ -158,7 +176,12 @@ class BoardOut(Schema):
     students: list[PlanOut]
 
 
-@api.get("/schools/{school_id}/board", response=BoardOut, tags=["Day board"])
+@api.get(
+    "/schools/{school_id}/board",
+    response=BoardOut,
+    tags=["Day board"],
+    auth=TokenAuth(Permission.BOARD_READ),
+)
 def board(request, school_id: int, date: dt.date | None = None):
     """Every active student's plan for a date (today at the school by default)."""
     token = _require(request, Permission.BOARD_READ)
@@ -338,7 +361,7 @@ def _apply(request, event: AttendanceEventIn, edfi_school=None) -> dict:
 
 
 @api.post("/attendance/events", response={200: EventResult, 201: EventResult},
-          tags=["Attendance"])  # fmt: skip
+          tags=["Attendance"], auth=TokenAuth(Permission.ATTENDANCE_WRITE))  # fmt: skip
 def attendance_event(request, event: AttendanceEventIn):
     """Record an absence or early departure, or correct one (the same `event_id` again)."""
     result = _apply(request, event)
@@ -346,7 +369,8 @@ def attendance_event(request, event: AttendanceEventIn):
 
 
 @api.post("/attendance/edfi/studentSchoolAttendanceEvents",
-          response={200: EventResult, 201: EventResult}, tags=["Attendance"])  # fmt: skip
+          response={200: EventResult, 201: EventResult}, tags=["Attendance"],
+          auth=TokenAuth(Permission.ATTENDANCE_WRITE))  # fmt: skip
 def attendance_edfi(request, event: EdFiAttendanceEvent):
     """The same, from an Ed-Fi StudentSchoolAttendanceEvent. The school is matched by its
     code in Last Bell; the event's `id`, or its natural key, makes it idempotent."""
@@ -368,14 +392,24 @@ def _event_absence(token: ApiToken, event_id: str) -> Absence:
     return absence
 
 
-@api.put("/attendance/events/{event_id}", response=EventResult, tags=["Attendance"])
+@api.put(
+    "/attendance/events/{event_id}",
+    response=EventResult,
+    tags=["Attendance"],
+    auth=TokenAuth(Permission.ATTENDANCE_WRITE),
+)
 def attendance_event_correct(request, event_id: str, event: AttendanceEventIn):
     """Correct an event the source sent before (its id in the path wins)."""
     _event_absence(_require(request, Permission.ATTENDANCE_WRITE), event_id)
     return _apply(request, event.model_copy(update={"event_id": event_id}))
 
 
-@api.delete("/attendance/events/{event_id}", response=EventResult, tags=["Attendance"])
+@api.delete(
+    "/attendance/events/{event_id}",
+    response=EventResult,
+    tags=["Attendance"],
+    auth=TokenAuth(Permission.ATTENDANCE_WRITE),
+)
 def attendance_event_delete(request, event_id: str):
     """Withdraw an event: the day's usual plan comes back."""
     absence = _event_absence(_require(request, Permission.ATTENDANCE_WRITE), event_id)
@@ -428,7 +462,12 @@ class BusFeedOut(Schema):
     routes_created: list[str]
 
 
-@api.put("/schools/{school_id}/bus-assignments", response=BusFeedOut, tags=["Buses"])
+@api.put(
+    "/schools/{school_id}/bus-assignments",
+    response=BusFeedOut,
+    tags=["Buses"],
+    auth=TokenAuth(Permission.BUSES_WRITE),
+)
 def bus_assignments(request, school_id: int, feed: BusFeedIn, dry_run: bool = False):
     """The school's whole bus feed. Defaults it made follow it; defaults set by staff or a
     guardian are kept; students who left the feed lose the default it made. `dry_run=true`
@@ -494,7 +533,12 @@ class PeopleOut(Schema):
     rejected: list[RejectedRow]
 
 
-@api.post("/schools/{school_id}/people", response=PeopleOut, tags=["Students and guardians"])
+@api.post(
+    "/schools/{school_id}/people",
+    response=PeopleOut,
+    tags=["Students and guardians"],
+    auth=TokenAuth(Permission.PEOPLE_WRITE),
+)
 def people_upsert(request, school_id: int, people: PeopleIn):
     """Create or update students and their guardians, matched by the source's ids. A
     guardian's own choices (their language) are never overwritten; a school-scoped token

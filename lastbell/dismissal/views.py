@@ -488,7 +488,8 @@ def release_search(request, school_id):
             if words and _matches(words, s.row.first_name, s.row.last_name, s.row.sis_id)
         ] if len(query) >= 2 else []  # fmt: skip
         at_curb = [s for s in states if s.status in ("waiting", "sent")]
-        at_curb.sort(key=lambda s: (s.arrival.at, s.row.last_name))
+        # A student sent to the door keeps waiting there if the family's check-in is undone.
+        at_curb.sort(key=lambda s: ((s.arrival or s.sent).at, s.row.last_name))
         release_url = _address_of("release", screen.school.id)
         for state in at_curb:
             state.release_url = release_url(state.student_id)

@@ -525,6 +525,20 @@ def test_release_search_finds_students_and_lists_those_called(
     assert url("release", school, sibling.pk) in called
 
 
+def test_release_search_lists_a_student_sent_whose_check_in_was_undone(
+    client, day, school, student, sibling, tag, staff
+):
+    # Sent to the door, then the family's check-in undone: still at the door, with no arrival.
+    arrival = check_in(day, tag, staff)
+    services.mark_sent(day, [student.pk], actor=staff)
+    checked_in = CustodyEvent.objects.get(arrival=arrival, student=student, kind=Kind.CHECKED_IN)
+    services.undo(checked_in, actor=staff, reason="Wrong car")
+    client.force_login(staff)
+    response = client.get(url("release_search", school))
+    assert response.status_code == 200
+    assert url("release", school, student.pk) in response.content.decode()
+
+
 # --- undo ------------------------------------------------------------------------------------
 
 
