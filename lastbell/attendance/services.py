@@ -178,7 +178,7 @@ class _Batch:
         for chunk in _chunks(sorted(found), 2000):
             query = Absence.objects.filter(pk__in_array=chunk).order_by("pk")
             if connection.features.has_select_for_update:
-                query = query.select_for_update()
+                query = query.select_for_update(no_key=True)
             rows.extend(_Row(*values) for values in query.values_list(*_COLUMNS))
         self.by_slot = {(r.student_id, r.date): r for r in rows}
         self.by_event = {}

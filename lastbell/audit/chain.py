@@ -81,7 +81,9 @@ class Links:
             self._select(missing)
 
     def _select(self, district_ids: list[int]) -> None:
-        heads = AuditChain.objects.select_for_update().filter(district_id__in=district_ids)
+        heads = AuditChain.objects.select_for_update(no_key=True).filter(
+            district_id__in=district_ids
+        )
         for district_id, seq, chain in heads.order_by("district_id").values_list(
             "district_id", "seq", "chain"
         ):

@@ -136,7 +136,7 @@ def audit_redact_student(*, student_id: int, actor=None, names: Iterable[str] = 
                       | Q(before_text__contains=form) | Q(after_text__contains=form))  # fmt: skip
     with transaction.atomic():
         events = list(
-            AuditEvent.objects.select_for_update()
+            AuditEvent.objects.select_for_update(no_key=True)
             .annotate(
                 before_text=Cast("before", TextField()), after_text=Cast("after", TextField())
             )

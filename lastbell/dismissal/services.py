@@ -517,7 +517,7 @@ def _late_release(day: DismissalDay, now: dt.datetime) -> bool:
 def _locked_states(day, student_ids) -> list[StudentState]:
     """The students' states read inside the writing transaction, with the day row locked so
     two staff releasing the same student at once are taken one after the other."""
-    DismissalDay.objects.select_for_update().filter(pk=day.pk).first()
+    DismissalDay.objects.select_for_update(no_key=True).filter(pk=day.pk).first()
     ids = None if student_ids is None else set(student_ids)
     return list(day_states(day, student_ids=ids))
 
@@ -594,7 +594,7 @@ def undo_many(events: list[CustodyEvent], *, actor, reason: str = "",
     _require_today(day, now, _("Only today's steps can be undone; the log of past days is "
                                "final."))  # fmt: skip
     with transaction.atomic():
-        DismissalDay.objects.select_for_update().filter(pk=day.pk).first()
+        DismissalDay.objects.select_for_update(no_key=True).filter(pk=day.pk).first()
         if CustodyEvent.objects.filter(undoes__in=events).exists():
             raise Refused(_("That step was already undone."))
         undone = [
@@ -691,7 +691,7 @@ def emergency_start(day: DismissalDay, *, actor, message: str, site: str = "",
     if not message.strip():
         raise Refused(_("Write the instructions guardians will get (where to go, what to bring)."))
     with transaction.atomic():
-        locked = DismissalDay.objects.select_for_update().get(pk=day.pk)
+        locked = DismissalDay.objects.select_for_update(no_key=True).get(pk=day.pk)
         if locked.is_emergency:
             raise Refused(_("This day is already in emergency mode."))
         before = {"mode": locked.mode}
@@ -786,7 +786,7 @@ def emergency_end(day: DismissalDay, *, actor, note: str,
     now = now or timezone.now()
     note = note.strip()
     with transaction.atomic():
-        locked = DismissalDay.objects.select_for_update().get(pk=day.pk)
+        locked = DismissalDay.objects.select_for_update(no_key=True).get(pk=day.pk)
         if locked.emergency_ended:
             by = locked.emergency_ended_by
             raise Refused(

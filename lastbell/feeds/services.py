@@ -79,7 +79,11 @@ def bus_feed_save(*, feed: BusFeed, actor, via=Via.WEB) -> BusFeed:
     """Save the setup form's feed (already validated). A new or changed schedule books the
     next pull once the change is saved."""
     with transaction.atomic():
-        old = BusFeed.objects.select_for_update().filter(pk=feed.pk).first() if feed.pk else None
+        old = (
+            BusFeed.objects.select_for_update(no_key=True).filter(pk=feed.pk).first()
+            if feed.pk
+            else None
+        )
         if not feed.enabled:
             feed.next_pull_at = None
         elif (old is None or not old.enabled or old.pull_at != feed.pull_at
@@ -110,7 +114,7 @@ def bus_feed_save(*, feed: BusFeed, actor, via=Via.WEB) -> BusFeed:
 def bus_feed_pull_request(*, feed: BusFeed, actor, via=Via.WEB) -> BusFeed:
     """The "Pull now" button: the worker pulls the feed as soon as it can, scheduled or not."""
     with transaction.atomic():
-        feed = BusFeed.objects.select_for_update().get(pk=feed.pk)
+        feed = BusFeed.objects.select_for_update(no_key=True).get(pk=feed.pk)
         feed.pull_requested_at = timezone.now()
         feed.pull_requested_by = actor
         feed.save(update_fields=["pull_requested_at", "pull_requested_by"])
@@ -130,7 +134,7 @@ def _claim(feed_id: int, now: dt.datetime):
     nothing to do. A scheduled pull books the next one at once, whatever this one does."""
     with transaction.atomic():
         feed = (
-            BusFeed.objects.select_for_update(of=("self",))
+            BusFeed.objects.select_for_update(no_key=True, of=("self",))
             .select_related("school__district", "pull_requested_by")
             .filter(pk=feed_id)
             .first()
@@ -245,7 +249,7 @@ def _record(feed, outcome, *, trigger, person, started, got: Fetched | None = No
             sha256=got.sha256 if got else "", size=got.size if got else None, counts=counts,
             message=message,
         )  # fmt: skip
-        current = BusFeed.objects.select_for_update().get(pk=feed.pk)
+        current = BusFeed.objects.select_for_update(no_key=True).get(pk=feed.pk)
         current.last_pull_at = pull.finished_at
         current.last_pull_ok = outcome != FeedPull.Outcome.FAILED
         current.last_pull_summary = _summary(outcome, message, counts)

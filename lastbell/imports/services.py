@@ -47,7 +47,7 @@ class CannotApply(Exception):
 def import_run_apply(*, check_run: ImportRun, actor) -> ImportRun:
     """Queue the import of the file a check read; refused once it was imported or is gone."""
     with transaction.atomic():
-        check = ImportRun.objects.select_for_update().get(pk=check_run.pk)
+        check = ImportRun.objects.select_for_update(no_key=True).get(pk=check_run.pk)
         if (earlier := check.applied_by()) is not None:
             raise CannotApply(earlier)
         if not check.can_apply():

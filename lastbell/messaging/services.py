@@ -178,7 +178,7 @@ def _claim(now: dt.datetime, *, first: bool) -> Message | None:
     PostgreSQL; SQLite's IMMEDIATE transactions serialise writers, and it ignores the lock)."""
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update(skip_locked=True)
+            Message.objects.select_for_update(no_key=True, skip_locked=True)
             .filter(status=Status.QUEUED, next_attempt_at__lte=now)
             .order_by("next_attempt_at", "id")
             .first()
@@ -292,7 +292,7 @@ def deliver_due(*, now: dt.datetime | None = None, limit: int = 100) -> Counter:
 def message_retry(*, message: Message, actor, via=Via.WEB) -> Message:
     """Staff's "Retry now": a waiting or undelivered message is due at once."""
     with transaction.atomic():
-        message = Message.objects.select_for_update().get(pk=message.pk)
+        message = Message.objects.select_for_update(no_key=True).get(pk=message.pk)
         if message.status == Status.SENT:
             raise ValidationError("This message was already sent; there is nothing to retry.")
         if message.status == Status.SENDING:

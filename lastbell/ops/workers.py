@@ -120,7 +120,11 @@ def recover(*, trust_silence: bool = True, now: dt.datetime | None = None) -> li
 
 def _recover_one(pk, worker_id) -> str | None:
     with transaction.atomic():
-        result = DBTaskResult.objects.select_for_update().filter(pk=pk, status=RUNNING).first()
+        result = (
+            DBTaskResult.objects.select_for_update(no_key=True)
+            .filter(pk=pk, status=RUNNING)
+            .first()
+        )
         if result is None or (result.worker_ids or [None])[-1] != worker_id:
             return None  # finished, or recovered by another worker meanwhile
         args = result.args_kwargs.get("args", [])

@@ -194,7 +194,7 @@ def adult_add(
     name = f"{first_name} {last_name}"
     with transaction.atomic():
         # Two adds of one name at once would otherwise both pass the duplicate check.
-        Student.objects.select_for_update().filter(pk=student.pk).first()
+        Student.objects.select_for_update(no_key=True).filter(pk=student.pk).first()
         _check_adult_name(student, name)
         adult = AuthorizedAdult(
             student=student, first_name=first_name, last_name=last_name,
@@ -246,7 +246,7 @@ def adult_remove(*, adult: AuthorizedAdult, actor, source: str, via: str = Via.W
     student = adult.student
     _require_may_change_adults(actor, student, source)
     with transaction.atomic():
-        adult = AuthorizedAdult.objects.select_for_update().get(pk=adult.pk)
+        adult = AuthorizedAdult.objects.select_for_update(no_key=True).get(pk=adult.pk)
         if adult.removed_at:
             return adult
         before = _adult_snapshot(adult)
@@ -266,7 +266,7 @@ def adult_verify(*, adult: AuthorizedAdult, actor, via: str = Via.WEB) -> Author
     student = adult.student
     _require_staff(actor, student.school, "mark a pickup adult verified")
     with transaction.atomic():
-        adult = AuthorizedAdult.objects.select_for_update().get(pk=adult.pk)
+        adult = AuthorizedAdult.objects.select_for_update(no_key=True).get(pk=adult.pk)
         if adult.removed_at:
             raise _error({NON_FIELD_ERRORS: (
                 f"{adult.full_name} was removed from the pickup list and can't be verified. "
@@ -397,7 +397,9 @@ def restriction_end(
     if len(reason) > 500:
         raise _error({"reason": "Keep the reason to 500 characters or fewer."})
     with transaction.atomic():
-        restriction = CustodyRestriction.objects.select_for_update().get(pk=restriction.pk)
+        restriction = CustodyRestriction.objects.select_for_update(no_key=True).get(
+            pk=restriction.pk
+        )
         if restriction.ended_at:
             raise _error({NON_FIELD_ERRORS: (
                 f"This restriction was already ended on {restriction.ended_at:%B %-d, %Y}."

@@ -92,9 +92,9 @@ def default_set(
     with transaction.atomic():
         # Lock the student, not only its versions: two first defaults saved at once would
         # otherwise both start open-ended.
-        type(student).objects.select_for_update().filter(pk=student.pk).first()
+        type(student).objects.select_for_update(no_key=True).filter(pk=student.pk).first()
         current = list(
-            LongTermDefault.objects.select_for_update()
+            LongTermDefault.objects.select_for_update(no_key=True)
             .filter(student=student, cancelled_at__isnull=True)
             .exclude(ends_on__lt=starts_on)
             .order_by("starts_on", "id")
@@ -147,7 +147,7 @@ def default_end(
     ended = None
     with transaction.atomic():
         versions = (
-            LongTermDefault.objects.select_for_update()
+            LongTermDefault.objects.select_for_update(no_key=True)
             .filter(student=student, cancelled_at__isnull=True)
             .exclude(ends_on__lte=last_day)
             .order_by("starts_on")
@@ -241,7 +241,7 @@ def change_cancel(*, change: PlanChange, actor, via=Via.WEB, source=Source.STAFF
     if change.ends_on < school.today():
         raise validation_error({"change": _("This change is in the past and can't be removed.")})
     with transaction.atomic():
-        change = PlanChange.objects.select_for_update().get(pk=change.pk)
+        change = PlanChange.objects.select_for_update(no_key=True).get(pk=change.pk)
         if change.cancelled_at:
             return change
         before = change_snapshot(change)
@@ -287,7 +287,9 @@ def program_save(*, program: Program, actor, via=Via.WEB) -> Program:
     with transaction.atomic():
         before = None
         if not creating:
-            before = _program_snapshot(Program.objects.select_for_update().get(pk=program.pk))
+            before = _program_snapshot(
+                Program.objects.select_for_update(no_key=True).get(pk=program.pk)
+            )
         program.save()
         audit_record(
             action="program.created" if creating else "program.updated", actor=actor,
@@ -327,7 +329,7 @@ def enrollment_create(
     if errors:
         raise validation_error(errors)
     with transaction.atomic():
-        program = Program.objects.select_for_update().get(pk=program.pk)
+        program = Program.objects.select_for_update(no_key=True).get(pk=program.pk)
         overlapping = Enrollment.objects.filter(program=program, student=student).exclude(
             ends_on__lt=starts_on
         )
@@ -375,7 +377,7 @@ def enrollment_end(*, enrollment: Enrollment, last_day: dt.date, actor, via=Via.
                          "past days keep their plan."}
         )  # fmt: skip
     with transaction.atomic():
-        enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        enrollment = Enrollment.objects.select_for_update(no_key=True).get(pk=enrollment.pk)
         if enrollment.ends_on is not None and enrollment.ends_on <= last_day:
             return enrollment  # already over: its past days stay as they were
         before = {"ends_on": enrollment.ends_on.isoformat() if enrollment.ends_on else None}

@@ -78,7 +78,11 @@ def student_erase(*, student: Student, actor, via=Via.WEB) -> Erasure:
     and dismissal step with its date and kind, so every count adds up as before.
     """
     with transaction.atomic():
-        student = Student.objects.select_for_update().select_related("school").get(pk=student.pk)
+        student = (
+            Student.objects.select_for_update(no_key=True)
+            .select_related("school")
+            .get(pk=student.pk)
+        )
         problem = erase_problem(student)
         if problem:
             raise ValidationError(problem)
@@ -188,7 +192,7 @@ def retention_policy_save(*, policy: RetentionPolicy, actor, via=Via.WEB) -> Ret
     fields = ["dismissal_event_days", "message_body_days"]
     with transaction.atomic():
         # The district's row is the lock: two admins saving a first policy at once save one.
-        District.objects.select_for_update().get(pk=policy.district_id)
+        District.objects.select_for_update(no_key=True).get(pk=policy.district_id)
         saved = RetentionPolicy.objects.filter(district=policy.district).first()
         before = {f: getattr(saved or RetentionPolicy(), f) for f in fields}
         if saved is not None:
@@ -240,7 +244,7 @@ def _purge_days(school, before: dt.date, now: dt.datetime) -> tuple[int, int]:
     """The school's days before `before`: counts kept on each day, then its events deleted.
     A constant number of queries, whatever the number of days or events."""
     days = list(
-        DismissalDay.objects.select_for_update()
+        DismissalDay.objects.select_for_update(no_key=True)
         .filter(school=school, date__lt=before, events_purged_at__isnull=True)
         .order_by("date")
     )

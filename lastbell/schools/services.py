@@ -8,7 +8,7 @@ from lastbell.schools.models import School
 def school_tracker_set(*, school: School, enabled: bool, actor, via=Via.WEB) -> School:
     """Turn the dismissal tracker on or off for a school (district admins only)."""
     with transaction.atomic():
-        school = School.objects.select_for_update().get(pk=school.pk)
+        school = School.objects.select_for_update(no_key=True).get(pk=school.pk)
         if school.tracker_enabled == enabled:
             return school
         school.tracker_enabled = enabled
@@ -32,7 +32,7 @@ def _settings_snapshot(school: School) -> dict:
 def school_settings_save(*, school: School, actor, via=Via.WEB) -> School:
     """Save a school's settings form (already validated) with its audit event."""
     with transaction.atomic():
-        before = _settings_snapshot(School.objects.select_for_update().get(pk=school.pk))
+        before = _settings_snapshot(School.objects.select_for_update(no_key=True).get(pk=school.pk))
         school.save()
         after = _settings_snapshot(school)
         changed = {k for k in after if before.get(k) != after[k]}
@@ -92,7 +92,7 @@ def bus_route_save(*, route, actor, via=Via.WEB):
     with transaction.atomic():
         before = None
         if not creating:
-            old = type(route).objects.select_for_update().get(pk=route.pk)
+            old = type(route).objects.select_for_update(no_key=True).get(pk=route.pk)
             before = {"number": old.number, "name": old.name, "active": old.active}
         route.save()
         audit_record(

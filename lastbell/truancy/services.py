@@ -62,7 +62,7 @@ def policy_save(*, district, school=None, values: dict, actor) -> TruancyPolicy:
     issued are not touched: they keep the level, count and dates they were issued with.
     """
     with transaction.atomic():
-        found = TruancyPolicy.objects.select_for_update().filter(district=district)
+        found = TruancyPolicy.objects.select_for_update(no_key=True).filter(district=district)
         found = found.filter(school=school) if school else found.filter(school__isnull=True)
         policy = found.first() or TruancyPolicy(district=district, school=school)
         before = _snapshot(policy)
@@ -85,7 +85,7 @@ def policy_save(*, district, school=None, values: dict, actor) -> TruancyPolicy:
 def policy_remove(*, school, actor) -> bool:
     """Drop `school`'s own policy: the district's applies again. False: it had none."""
     with transaction.atomic():
-        policy = TruancyPolicy.objects.select_for_update().filter(school=school).first()
+        policy = TruancyPolicy.objects.select_for_update(no_key=True).filter(school=school).first()
         if policy is None:
             return False
         audit_record(
@@ -133,7 +133,7 @@ DROP_REASONS = {
 
 def _locked(district: District):
     """Serialise issuing in the district (see the module's docstring)."""
-    District.objects.select_for_update().filter(pk=district.pk).values_list("pk").first()
+    District.objects.select_for_update(no_key=True).filter(pk=district.pk).values_list("pk").first()
 
 
 def letters_issue(*, district, level: int, student_ids, actor, school=None,
@@ -345,7 +345,9 @@ def letter_void(*, letter: Letter, reason: str, actor) -> Letter:
         )
     with transaction.atomic():
         letter = (
-            Letter.objects.select_for_update().select_related("student", "school").get(pk=letter.pk)
+            Letter.objects.select_for_update(no_key=True)
+            .select_related("student", "school")
+            .get(pk=letter.pk)
         )
         if letter.voided_at is not None:
             raise ValidationError("This letter was already voided. Nothing changed.")
@@ -374,7 +376,9 @@ def letter_keep(*, letter: Letter, actor) -> Letter:
     keep the letter as issued. It leaves the review list."""
     with transaction.atomic():
         letter = (
-            Letter.objects.select_for_update().select_related("student", "school").get(pk=letter.pk)
+            Letter.objects.select_for_update(no_key=True)
+            .select_related("student", "school")
+            .get(pk=letter.pk)
         )
         if letter.voided_at is not None:
             raise ValidationError("This letter was voided; there is nothing to keep.")
@@ -403,7 +407,9 @@ def conference_save(*, letter: Letter, values: dict, actor) -> Conference:
     if letter.level != 2:
         raise ValidationError("Only a letter 2 has a parent conference.")
     with transaction.atomic():
-        conference, _ = Conference.objects.select_for_update().get_or_create(letter=letter)
+        conference, _ = Conference.objects.select_for_update(no_key=True).get_or_create(
+            letter=letter
+        )
         tz = letter.school.tz
         before = _conference_snapshot(conference, tz)
         for name in ("scheduled_at", "place", "status", "notes"):
@@ -432,7 +438,7 @@ def referral_save(*, letter: Letter, values: dict, actor) -> Referral:
     if letter.level < 3:
         raise ValidationError("Only a letter 3 refers a student to the attendance review board.")
     with transaction.atomic():
-        referral, _ = Referral.objects.select_for_update().get_or_create(letter=letter)
+        referral, _ = Referral.objects.select_for_update(no_key=True).get_or_create(letter=letter)
         tz = letter.school.tz
         before = _referral_snapshot(referral, tz)
         for name in ("board", "status", "hearing_at", "outcome"):
@@ -452,7 +458,7 @@ def referral_save(*, letter: Letter, values: dict, actor) -> Referral:
 def batch_retry(*, batch: LetterBatch, actor) -> LetterBatch:
     """Make a run's PDF again: it failed, or its worker stopped while making it."""
     with transaction.atomic():
-        batch = LetterBatch.objects.select_for_update().get(pk=batch.pk)
+        batch = LetterBatch.objects.select_for_update(no_key=True).get(pk=batch.pk)
         if batch.status != LetterBatch.Status.FAILED and not batch.stalled:
             raise ValidationError("This run's PDF did not fail; there is nothing to redo.")
         batch.status, batch.error, batch.progress_done = LetterBatch.Status.QUEUED, "", 0
@@ -493,7 +499,7 @@ def template_save(*, district, level: int, language: str, subject: str, body: st
     if problems:
         raise ValidationError(problems)
     with transaction.atomic():
-        saved = LetterTemplate.objects.select_for_update().filter(
+        saved = LetterTemplate.objects.select_for_update(no_key=True).filter(
             district=district, level=level, language=language).first()  # fmt: skip
         before = {"subject": saved.subject, "body": saved.body} if saved else None
         saved = saved or LetterTemplate(district=district, level=level, language=language)
@@ -511,7 +517,7 @@ def template_save(*, district, level: int, language: str, subject: str, body: st
 def template_reset(*, district, level: int, language: str, actor) -> bool:
     """Go back to the default text; False when the district had none of its own."""
     with transaction.atomic():
-        saved = LetterTemplate.objects.select_for_update().filter(
+        saved = LetterTemplate.objects.select_for_update(no_key=True).filter(
             district=district, level=level, language=language).first()  # fmt: skip
         if saved is None:
             return False

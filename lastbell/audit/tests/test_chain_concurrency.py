@@ -73,5 +73,5 @@ def test_the_chain_head_is_locked_in_the_writing_transaction(school):
 
     heads = [q["sql"] for q in queries.captured_queries if "audit_auditchain" in q["sql"]]
     if connection.features.has_select_for_update:
-        assert "FOR UPDATE" in heads[0]
+        assert "FOR NO KEY UPDATE" in heads[0]
     assert heads[-1].startswith("UPDATE")
