@@ -112,7 +112,8 @@ def student_erase(*, student: Student, actor, via=Via.WEB) -> Erasure:
             f"{student.last_name}, {student.first_name}",
             *(g.full_name for g in Guardian.objects.filter(pk__in=leaving_ids)),
             *(a.full_name for a in AuthorizedAdult.objects.filter(student=student)),
-            *CustodyRestriction.objects.filter(student=student).values_list("person_name", flat=True),
+            *CustodyRestriction.objects.filter(student=student).values_list(
+                "person_name", flat=True),
         ]  # fmt: skip
         Guardian.objects.filter(pk__in=leaving_ids).update(
             first_name=ERASED, last_name="guardian", email="", mobile="", mailing_address="",
