@@ -350,6 +350,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # WeasyPrint logs a line per page at INFO: 500 lines for a school's hang tags.
         "weasyprint.progress": {"level": "WARNING"},
+        # django-axes writes three lines per successful sign-in at INFO; lockouts are WARNING.
+        "axes": {"level": "WARNING"},
         # uvicorn's own lines in the same format; its access log is off, as it writes query
         # strings (sign-in tokens): lastbell.request logs each request without them.
         "uvicorn": {"handlers": ["console"], "propagate": False},
