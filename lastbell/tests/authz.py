@@ -216,6 +216,7 @@ def build_world() -> World:
             "letter_2": letters[1].pk, "letter_3": letters[2].pk, "token_id": spare_token.pk,
             "level": 1, "language": "en", "kind": "attendance",
             "school_run": school_run.pk, "roster_run": roster_run.pk,
+            "user_id": office.pk,
         },
         own={
             OTHER_OFFICE_OWN: {"school_id": other_school.pk},

@@ -74,6 +74,22 @@ EXPECT: dict[str, dict] = {
     # Signing in and out, the language, the family's sign-in links: anyone.
     "accounts:login": both(PUBLIC),
     "accounts:logout": post(PUBLIC),
+    # One's own account and its two-step sign-in: staff (a guardian is sent to the family's
+    # pages); a district's sign-in rules and a staff member's reset: its district admin.
+    "accounts:account": both(SIGNED_IN),
+    # Staff without an app set up (nobody here has one) get a 404; guardians are sent on to
+    # their family's pages.
+    "accounts:two_step_remove": post(GUARDIANS),
+    "accounts:two_step_verify": both(SIGNED_IN),
+    "accounts:two_step_enrol": both(SIGNED_IN),
+    "accounts:district_sign_in": both(DISTRICT),
+    "accounts:two_step_reset": post(DISTRICT),
+    # A student's records for a records request: the school's and district's admins; erasing
+    # a departed student and the district's retention: its district admin.
+    "privacy:student": both(ADMINS),
+    "privacy:export": post(ADMINS),
+    "privacy:erase": both(DISTRICT),
+    "privacy:retention": both(DISTRICT),
     "set_language": both(PUBLIC),
     "family:link": get(PUBLIC),
     "family:link_child": get(PUBLIC),
