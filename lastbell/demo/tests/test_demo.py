@@ -5,6 +5,7 @@ from collections import Counter
 
 import pytest
 from django.contrib.auth import authenticate
+from django.test import RequestFactory
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.test.utils import CaptureQueriesContext
@@ -206,15 +207,16 @@ def test_the_printed_sign_ins_work(demo):
     assert any(role.startswith("District admin") for role in roles)
     assert any(role.startswith("Guardian") for role in roles)
     assert sum(role.startswith("Teacher") for role in roles) == 3
+    request = RequestFactory().post("/accounts/sign-in/")  # as the sign-in page asks (axes)
     for role, email, password in demo:
         assert password == DEMO_PASSWORD
-        user = authenticate(email=email, password=password)
+        user = authenticate(request, email=email, password=password)
         assert user is not None, role
         if role.startswith("Guardian"):
             assert user.guardian.students.count() >= 2
         else:
             assert user.memberships.exists()
-    assert authenticate(email=demo[0][1], password="wrong") is None
+    assert authenticate(request, email=demo[0][1], password="wrong") is None
     assert demo_signins() == demo  # what `lastbell serve` prints on a later start
 
 
