@@ -5,9 +5,9 @@ from collections import Counter
 
 import pytest
 from django.contrib.auth import authenticate
-from django.test import RequestFactory
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from lastbell.accounts.models import Role, StaffMembership, User
