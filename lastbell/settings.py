@@ -187,6 +187,11 @@ else:
 # finished (the runs and their summaries stay).
 LASTBELL_IMPORT_FILES_DAYS = env_int("LASTBELL_IMPORT_FILES_DAYS", 14)
 
+# School days whose chain of custody a process keeps read (dismissal/chain.py), and three
+# boards a day (plans/board.py): what a process's memory grows with, one school's day after
+# another, up to this many (bench/README.md, the soak). Today's are the ones asked for.
+LASTBELL_CACHED_DAYS = env_int("LASTBELL_CACHED_DAYS", 16)
+
 # Page loads and pushed live regions a server process works on at once (lastbell/turns.py);
 # posts never wait. More lets a slow page hold fewer others up; fewer gives posts more room.
 LASTBELL_READS_AT_ONCE = env_int("LASTBELL_READS_AT_ONCE", 2)

@@ -21,11 +21,13 @@ its students' states under its lock and must see its own, uncommitted events.
 import threading
 from collections import OrderedDict
 
+from django.conf import settings
 from django.db import connection
 
 from lastbell.dismissal.models import CustodyEvent
 
-DAYS_KEPT = 16  # a few schools' days per process; today's are the ones asked for
+# A few schools' days per process (settings.LASTBELL_CACHED_DAYS); today's are asked for.
+DAYS_KEPT = settings.LASTBELL_CACHED_DAYS
 
 
 def _query(day_id):

@@ -12,6 +12,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import CharField, F, Q
 from django.db.models.functions import Cast
@@ -372,7 +373,7 @@ class ReuseCache:
 
 
 # A 5,000-student board is about 2 MB; a few dozen cover every school of a district today.
-board_cache = ReuseCache(size=48)
+board_cache = ReuseCache(size=3 * settings.LASTBELL_CACHED_DAYS)
 
 
 def _board_key(school, date, stamp) -> tuple:
