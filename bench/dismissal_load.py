@@ -77,8 +77,9 @@ WHAT_IF = {
     "reuse-board": "one family's or student's board is taken from the school's reused board",
     "close-db": "every request closes its database connection (CONN_MAX_AGE 0; PostgreSQL)",
     "gc": "start-up objects frozen, the young generation collected every 50,000 allocations",
+    "switch": "the interpreter hands its lock between threads every 1 ms instead of 5 ms",
 }
-SERVER_WHAT_IF = {"reuse-board", "close-db", "gc"}
+SERVER_WHAT_IF = {"reuse-board", "close-db", "gc", "switch"}
 CALLED = re.compile(rb'id="sent-(\d+)"')
 CARD_POLL = re.compile(rb'status/\?v=([0-9a-f]+)"')
 

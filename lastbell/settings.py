@@ -191,6 +191,10 @@ LASTBELL_IMPORT_FILES_DAYS = env_int("LASTBELL_IMPORT_FILES_DAYS", 14)
 # boards a day (plans/board.py): what a process's memory grows with, one school's day after
 # another, up to this many (bench/README.md, the soak). Today's are the ones asked for.
 LASTBELL_CACHED_DAYS = env_int("LASTBELL_CACHED_DAYS", 16)
+# And none of these (nor the shared live regions and folded states) that nobody has asked for
+# in this many minutes (lastbell/recent.py): a dismissal's are asked for every second while it
+# lasts, and a school's finished day is not asked for again.
+LASTBELL_CACHE_IDLE_MINUTES = env_int("LASTBELL_CACHE_IDLE_MINUTES", 10)
 
 # Page loads and pushed live regions a server process works on at once (lastbell/turns.py);
 # posts never wait. More lets a slow page hold fewer others up; fewer gives posts more room.

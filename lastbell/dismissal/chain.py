@@ -19,14 +19,15 @@ its students' states under its lock and must see its own, uncommitted events.
 """
 
 import threading
-from collections import OrderedDict
 
 from django.conf import settings
 from django.db import connection
 
 from lastbell.dismissal.models import CustodyEvent
+from lastbell.recent import Recent
 
-# A few schools' days per process (settings.LASTBELL_CACHED_DAYS); today's are asked for.
+# A few schools' days per process (settings.LASTBELL_CACHED_DAYS), none long unused
+# (LASTBELL_CACHE_IDLE_MINUTES): today's are the ones asked for, at dismissal.
 DAYS_KEPT = settings.LASTBELL_CACHED_DAYS
 
 
@@ -71,21 +72,11 @@ class _Chain:
         return len(self.events)
 
 
-_chains: OrderedDict[tuple, _Chain] = OrderedDict()
-_chains_lock = threading.Lock()
+_chains = Recent(DAYS_KEPT, settings.LASTBELL_CACHE_IDLE_MINUTES * 60)
 
 
 def _chain(day_id: int) -> _Chain:
-    key = (connection.alias, connection.settings_dict["NAME"], day_id)
-    with _chains_lock:
-        chain = _chains.get(key)
-        if chain is None:
-            chain = _chains[key] = _Chain()
-            while len(_chains) > DAYS_KEPT:
-                _chains.popitem(last=False)
-        else:
-            _chains.move_to_end(key)
-        return chain
+    return _chains.setdefault((connection.alias, connection.settings_dict["NAME"], day_id), _Chain)
 
 
 def day_events(day_id: int) -> tuple[list[CustodyEvent], int | None]:
@@ -101,8 +92,7 @@ def day_events(day_id: int) -> tuple[list[CustodyEvent], int | None]:
 
 def forget():
     """Drop what this process holds (tests that rebuild their database)."""
-    with _chains_lock:
-        _chains.clear()
+    _chains.clear()
 
 
 def length_today(school) -> int:

@@ -8,7 +8,7 @@ whatever the number of students, with plain values so that 5,000 students stay c
 import copy
 import datetime as dt
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -31,6 +31,7 @@ from lastbell.plans.models import (
     PlanType,
     Source,
 )
+from lastbell.recent import Recent
 from lastbell.schools.models import SchoolCalendar
 
 TYPE_LABELS = dict(PlanType.choices)
@@ -327,9 +328,10 @@ class ReuseCache:
     request resolves it and the others wait for that one (`resolved`), rather than each
     resolving the same board side by side, each slower for the others."""
 
-    def __init__(self, size: int):
-        self.size = size
-        self.boards: OrderedDict[tuple, DayBoard] = OrderedDict()
+    def __init__(self, size: int, idle_seconds: float | None = None):
+        if idle_seconds is None:
+            idle_seconds = settings.LASTBELL_CACHE_IDLE_MINUTES * 60
+        self.boards = Recent(size, idle_seconds)
         self.lock = threading.Lock()
         self.resolving: dict[tuple, threading.Lock] = {}
         self.resolutions = 0  # boards resolved by this process (the tests count them)
@@ -354,22 +356,13 @@ class ReuseCache:
         return board
 
     def get(self, key):
-        with self.lock:
-            board = self.boards.get(key)
-            if board is not None:
-                self.boards.move_to_end(key)
-            return board
+        return self.boards.get(key)
 
     def put(self, key, board):
-        with self.lock:
-            self.boards[key] = board
-            self.boards.move_to_end(key)
-            while len(self.boards) > self.size:
-                self.boards.popitem(last=False)
+        self.boards.put(key, board)
 
     def clear(self):
-        with self.lock:
-            self.boards.clear()
+        self.boards.clear()
 
 
 # A 5,000-student board is about 2 MB; a few dozen cover every school of a district today.
