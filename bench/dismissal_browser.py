@@ -7,7 +7,8 @@ what static/lastbell/app.js and htmx do on each `board` event (a classroom scree
 that names other homerooms): 100–350 ms later fetch the page's `#live` part again
 (HX-Request, HX-Target: live), one request in flight per page and the last trigger queued
 behind it (htmx's default queueing). A form posted navigates: the redirect is followed, and
-the new page opens a new live stream, as a page load does.
+the new page opens a new live stream, as a page load does; a form of the live region posted
+by htmx (a classroom's "Sent") gets the region back, and the page and its stream stay.
 
 The response reading (chunked bodies) is bench/live_latency.py's.
 """
@@ -189,6 +190,17 @@ class Browser:
         response = await self.fetch("POST", path, label=label, fields=fields, expect=(302,))
         if response is not None and response.status == 302:
             await self.navigate(response.location, page_label)
+        return response
+
+    async def post_live(self, path: str, fields: dict, *, label: str) -> Response | None:
+        """Post a form of the page's live region as htmx does (hx-post, hx-target="#live"): the
+        answer is the region, swapped in; the page and its stream stay."""
+        fields = {**fields, "csrfmiddlewaretoken": self.jar.get("csrftoken", "")}
+        headers = {"HX-Request": "true", "HX-Target": "live",
+                   "HX-Current-URL": f"http://127.0.0.1:{self.run.port}{self.page}"}  # fmt: skip
+        response = await self.fetch("POST", path, label=label, fields=fields, headers=headers)
+        if response is not None and response.status == 200 and self.page is not None:
+            self.on_page(self.page, response)
         return response
 
     # -- live updates ----------------------------------------------------------------------

@@ -17,7 +17,7 @@ it from concurrent clients, each a browser or phone with its own signed-in sessi
 - every homeroom's classroom screen is open, signed in as its teacher, with its live stream:
   on each board event it fetches its live part again (app.js), and the benchmark notes when
   each checked-in student first shows there; after `--teacher-delay` seconds the teacher
-  presses "Sent" for the students called (POST classroom/sent/);
+  presses "Sent" for the students called (POST classroom/sent/ by htmx: the region comes back);
 - `--doors` door staff release each sent student after `--walk` seconds to a guardian on file,
   with a verification (GET release/<id>/, then POST it);
 - a groups screen releases every bus, the walkers, the bikers and the programs by "All
@@ -374,11 +374,10 @@ async def teacher(run: Run, screen: Classroom, p: dict) -> None:
             continue
         fields = {"homeroom": "", "grade": "", "student": todo}
         notes = run.touched(todo)
-        response = await screen.submit(p["sent"], fields, label="sent",
-                                       page_label="classroom page")  # fmt: skip
+        response = await screen.post_live(p["sent"], fields, label="sent")
         run.answered(notes, response)
         screen.done.update(todo)
-        if response is not None and response.status == 302:
+        if response is not None and response.status == 200:
             run.to_door(todo)
 
 

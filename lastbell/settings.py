@@ -199,6 +199,8 @@ LASTBELL_CACHE_IDLE_MINUTES = env_int("LASTBELL_CACHE_IDLE_MINUTES", 10)
 # Page loads and pushed live regions a server process works on at once (lastbell/turns.py);
 # posts never wait. More lets a slow page hold fewer others up; fewer gives posts more room.
 LASTBELL_READS_AT_ONCE = env_int("LASTBELL_READS_AT_ONCE", 2)
+# Whether no page load or pushed region starts while a post is being answered (turns.py).
+LASTBELL_POSTS_FIRST = env_bool("LASTBELL_POSTS_FIRST", False)
 
 TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 

@@ -22,13 +22,29 @@ RANK = {"homerooms": 0, "page": 1, "school": 2}
 
 
 class Turns:
-    def __init__(self, at_once: int):
+    def __init__(self, at_once: int, *, posts_first: bool = False):
         self.free = at_once
         self.waiting = []  # heap of (rank, arrival, future)
         self.arrivals = 0
+        # With posts_first, no read starts while a post is being answered: reads already
+        # running finish, and the post then has the interpreter to itself.
+        self.posts_first = posts_first
+        self.posts = 0
+
+    def post_started(self) -> None:
+        self.posts += 1
+
+    def post_done(self) -> None:
+        self.posts -= 1
+        if self.posts == 0:
+            while self.free > 0 and self._hand_on():
+                self.free -= 1
+
+    def _held_back(self) -> bool:
+        return self.posts_first and self.posts > 0
 
     async def acquire(self, rank: int) -> None:
-        if self.free > 0 and not self.waiting:
+        if self.free > 0 and not self.waiting and not self._held_back():
             self.free -= 1
             return
         self.arrivals += 1
@@ -42,12 +58,17 @@ class Turns:
             raise
 
     def release(self) -> None:
+        if self._held_back() or not self._hand_on():
+            self.free += 1
+
+    def _hand_on(self) -> bool:
+        """Give a turn to the first in line still waiting; False when nobody is."""
         while self.waiting:
             turn = heapq.heappop(self.waiting)[2]
             if not turn.done():
                 turn.set_result(None)  # the turn goes straight to the next in line
-                return
-        self.free += 1
+                return True
+        return False
 
     async def run(self, rank: int, function, *args):
         await self.acquire(rank)
@@ -65,7 +86,8 @@ def of_this_loop() -> Turns:
     loop = asyncio.get_running_loop()
     turns = _turns.get(loop)
     if turns is None:
-        turns = _turns[loop] = Turns(settings.LASTBELL_READS_AT_ONCE)
+        turns = _turns[loop] = Turns(settings.LASTBELL_READS_AT_ONCE,
+                                     posts_first=settings.LASTBELL_POSTS_FIRST)  # fmt: skip
     return turns
 
 
@@ -78,10 +100,15 @@ def reads_take_turns(app):
     its response starts (a long download does not keep it)."""
 
     async def middleware(scope, receive, send):
-        if (scope["type"] != "http" or scope["method"] not in ("GET", "HEAD")
-                or scope["path"].startswith(STRAIGHT)):  # fmt: skip
+        if scope["type"] != "http" or scope["path"].startswith(STRAIGHT):
             return await app(scope, receive, send)
         turns = of_this_loop()
+        if scope["method"] not in ("GET", "HEAD"):
+            turns.post_started()
+            try:
+                return await app(scope, receive, send)
+            finally:
+                turns.post_done()
         await turns.acquire(RANK["page"])
         held = True
 

@@ -11,6 +11,7 @@ homerooms, and may send students to the door; checking families in, releasing an
 are for the office and dismissal staff.
 """
 
+import copy
 import dataclasses
 import datetime as dt
 import functools
@@ -20,8 +21,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -451,10 +453,12 @@ def sent(request, school_id):
     students = list(students.order_by("last_name", "first_name"))
     if not ids or {s.pk for s in students} != set(ids):
         raise Http404("No such student.")
-    back = screen.url("classroom", homeroom=request.POST.get("homeroom", ""),
-                      grade=request.POST.get("grade", ""))  # fmt: skip
+    query = {k: request.POST.get(k, "") for k in ("homeroom", "grade")}
+    query = {k: v for k, v in query.items() if v}
+    back = screen.url("classroom", **query)
+    live = getattr(request, "htmx", None) and request.htmx.target == "live"
     if screen.day is None:
-        return _no_day(screen)
+        return _htmx_redirect(_no_day(screen)) if live else _no_day(screen)
     done = set(services.mark_sent(screen.day, ids, actor=request.user))
     if done:
         messages.success(
@@ -466,7 +470,32 @@ def sent(request, school_id):
             "Nobody was sent: they were sent already, went home, or their family's check-in "
             "was undone.",
         )
+    if live:
+        # Posted by htmx from the screen itself: its live region as this viewer's refresh
+        # would get it (shared, so the stream's push of the same state costs nothing more),
+        # and the message. The page stays, with its stream: no reload between two calls.
+        return _live_answer(request, classroom, school_id, query)
     return redirect(back)
+
+
+def _live_answer(request, view, school_id, query: dict) -> HttpResponse:
+    """`view`'s live region for this viewer, as their GET of it with `query` would get it,
+    then the request's messages to replace the page's out of band."""
+    refresh = copy.copy(request)
+    refresh.method = "GET"
+    refresh.GET = QueryDict(urlencode(query))
+    response = view(refresh, school_id)
+    if response.status_code != 200:
+        return _htmx_redirect(redirect(reverse(f"dismissal:{view.__name__}", args=[school_id])))
+    response.content += render_to_string("_messages.html", {"oob": True}, request=request).encode()
+    return response
+
+
+def _htmx_redirect(response: HttpResponse) -> HttpResponse:
+    """A redirect that htmx follows as a page load (HX-Redirect), not inside the region."""
+    answer = HttpResponse(status=204)
+    answer["HX-Redirect"] = response["Location"]
+    return answer
 
 
 # ---------------------------------------------------------------------------------------------

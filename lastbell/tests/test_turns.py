@@ -107,3 +107,41 @@ def test_a_post_goes_straight_while_page_loads_wait_their_turn(settings):
     assert page_waited
     assert page_status == 200
     assert free == taken == settings.LASTBELL_READS_AT_ONCE  # the page gave its turn back
+
+
+def test_with_posts_first_no_read_starts_while_a_post_is_answered():
+    async def scenario():
+        turns, started = Turns(at_once=2, posts_first=True), []
+
+        async def read(name):
+            started.append(name)
+
+        running = asyncio.create_task(turns.run(RANK["page"], read, "before the post"))
+        await running  # a read with no post about starts at once
+        turns.post_started()
+        waiting = asyncio.create_task(turns.run(RANK["homerooms"], read, "classroom 4"))
+        await asyncio.sleep(0.05)
+        held = list(started)
+        turns.post_done()
+        await asyncio.wait_for(waiting, 5)
+        return held, started, turns.free
+
+    held, started, free = asyncio.run(scenario())
+    assert held == ["before the post"]  # the classroom's region waited for the post
+    assert started == ["before the post", "classroom 4"]
+    assert free == 2
+
+
+def test_without_posts_first_reads_do_not_wait_for_posts():
+    async def scenario():
+        turns, started = Turns(at_once=2), []
+
+        async def read(name):
+            started.append(name)
+
+        turns.post_started()
+        await asyncio.wait_for(turns.run(RANK["page"], read, "a page"), 5)
+        turns.post_done()
+        return started, turns.free
+
+    assert asyncio.run(scenario()) == (["a page"], 2)

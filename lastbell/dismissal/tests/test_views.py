@@ -393,6 +393,48 @@ def test_the_classroom_shows_students_called_and_sends_them(
     assert AuditEvent.objects.filter(action="dismissal.sent").count() == 2
 
 
+@pytest.mark.django_db(transaction=True)  # the answer is the region shared between commits
+def test_sent_from_the_screen_by_htmx_answers_with_its_region_and_message(
+    client, school, student, sibling, tag, staff, teacher, clock
+):
+    day = services.day_of(school, DAY)
+    check_in(day, tag, staff)
+    client.force_login(teacher)
+    hx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "live"}
+
+    r = client.post(url("sent", school), {"student": student.pk, "homeroom": "", "grade": ""},
+                    **hx)  # fmt: skip
+
+    assert r.status_code == 200  # no redirect: the page and its stream stay
+    body = r.content.decode()
+    region, _, oob = body.partition('<div class="messages" id="messages"')
+    assert region.lstrip().startswith('<div id="live"')
+    called = region.split('data-testid="called"')[1].split("</ul>")[0]
+    assert "Leo Rivera" in called and "Ana Rivera" not in called
+    assert "Ana Rivera" in region.split('data-testid="sent"')[1].split("</ul>")[0]
+    assert 'hx-swap-oob="true"' in oob and "Sent Ana Rivera to the door." in oob
+    # The same region as the screen's own live refresh gets, and the message is not shown
+    # again on the next page.
+    refresh = client.get(url("classroom", school), **hx).content.decode()
+    token = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')  # masked anew each time
+    assert token.sub("", refresh).strip() == token.sub("", region).strip()
+    assert "Sent Ana Rivera" not in text(client.get(url("classroom", school)))
+    assert services.day_states(day).students[student.pk].status == "sent"
+    assert AuditEvent.objects.filter(action="dismissal.sent").count() == 1
+
+
+def test_sent_by_htmx_without_a_school_day_leads_to_the_overview(
+    client, school, student, teacher, time_machine
+):
+    time_machine.move_to(dt.datetime(2026, 11, 21, 14, tzinfo=PACIFIC), tick=False)  # Saturday
+    client.force_login(teacher)
+    r = client.post(url("sent", school), {"student": student.pk}, HTTP_HX_REQUEST="true",
+                    HTTP_HX_TARGET="live")  # fmt: skip
+    assert r.status_code == 204 and r["HX-Redirect"] == url("overview", school)
+    assert "There is no dismissal today" in text(client.get(r["HX-Redirect"]))
+    assert not CustodyEvent.objects.exists()
+
+
 def test_the_classroom_filters_by_grade_for_the_hall_screen(
     client, day, school, student, sibling, tag, staff
 ):

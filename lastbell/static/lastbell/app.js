@@ -91,6 +91,8 @@
     }
 
     var source = null;
+    // A press on the screen that failed (actionFailed, below): show what is true now.
+    document.addEventListener("lastbell:stale", soon);
 
     function poll() {
       say("Refreshing every 30 s", "polling");
@@ -184,6 +186,24 @@
   }
   document.addEventListener("htmx:sendError", uploadFailed);
   document.addEventListener("htmx:responseError", uploadFailed);
+
+  // A press on a live screen posted by htmx ("Sent" on a classroom screen) that failed: the
+  // page stays, so say so where the page's messages go, and bring the screen up to date.
+  function actionFailed(event) {
+    var form = event.target && event.target.closest ? event.target.closest("form") : null;
+    var box = document.getElementById("messages");
+    if (!form || !form.closest("[data-live-region]") || !box) return;
+    var note = document.createElement("p");
+    note.className = "msg msg-error";
+    note.textContent = event.type === "htmx:sendError"
+      ? "Last Bell could not be reached, so nothing was changed. Check the connection and press again."
+      : "That did not go through. The screen now shows what is true: check it and press again.";
+    box.replaceChildren(note);
+    box.hidden = false;
+    document.dispatchEvent(new CustomEvent("lastbell:stale"));
+  }
+  document.addEventListener("htmx:sendError", actionFailed);
+  document.addEventListener("htmx:responseError", actionFailed);
 
   document.addEventListener("DOMContentLoaded", function () { init(document); startLive(); });
   document.addEventListener("htmx:load", function (event) { init(event.target); });

@@ -71,6 +71,7 @@ def test_a_family_goes_from_the_curb_to_the_classroom_and_home(
     expect(classroom.get_by_text("Sent Ana Rivera to the door.")).to_be_visible()
     expect(classroom.get_by_test_id("sent")).to_contain_text("Ana Rivera")
     expect(classroom.get_by_text("Nobody called right now.")).to_be_visible()
+    assert classroom.evaluate("window.marker") == 1, "Sent reloaded the classroom page"
 
     # The curb's queue follows, and the office releases Ana to her mother.
     expect(queue).to_contain_text("Sent to the door", timeout=2_000)
