@@ -92,7 +92,7 @@ def of_this_loop() -> Turns:
 
 
 # Answered at once, whatever the load: files, and the probes of a load balancer.
-STRAIGHT = ("/static/", "/healthz", "/readyz")
+STRAIGHT = (settings.STATIC_URL, "/healthz", "/readyz")
 
 
 def reads_take_turns(app):

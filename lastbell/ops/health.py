@@ -5,9 +5,11 @@
 - `/readyz` (readiness): this process can serve. The database answers and every migration of
   the code is applied; Redis answers when REDIS_URL is set (live updates between processes go
   through it); and the task worker is not missing, which django-tasks-db lets us see only
-  through the tasks it claims (DBTaskResult.started_at and worker_ids; it keeps no heartbeat).
-  So the worker counts as missing when a task has been due for longer than WORKER_LATE and no
-  worker has claimed one since. An idle queue says nothing against a worker.
+  through the tasks it claims and the heartbeat of `lastbell db_worker` (ops.Worker, every
+  10 s). The worker counts as missing when a task has been due for over a minute and no worker
+  has beaten in the last minute (a worker killed or never started), or when a task has been
+  due for longer than WORKER_LATE and no worker has claimed one since (a worker alive but
+  stuck, or one that keeps no heartbeat). An idle queue says nothing against a worker.
 
 Both answer JSON with each check, 200 or 503, without authentication and without personal
 data. They are answered by a middleware near the top of the stack, before sessions, CSRF, the
@@ -23,7 +25,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.utils import timezone
 
@@ -97,16 +99,36 @@ def check_worker() -> dict:
     backend = task_backends["default"]
     if not isinstance(backend, DatabaseBackend):
         return {"ok": True, "kind": "none needed"}  # tasks run where they are enqueued
-    since = timezone.now() - WORKER_LATE
+    from lastbell.ops.models import Worker
+    from lastbell.ops.workers import GONE_AFTER
+
+    now = timezone.now()
+    since, heard = now - WORKER_LATE, now - GONE_AFTER
     tasks = DBTaskResult.objects.filter(backend_name=backend.alias)
-    try:
+
+    def due_before(moment):
         # A task is due at its run_after, or when enqueued if it runs at once (run_after is
-        # then a far-future sentinel). Ready tasks are few and indexed by status.
-        waiting = (
-            tasks.filter(status=TaskResultStatus.READY)
-            .filter(Q(run_after__lte=since) | Q(run_after=get_date_max(), enqueued_at__lte=since))
-            .count()
+        # then a far-future sentinel).
+        return Q(run_after__lte=moment) | Q(run_after=get_date_max(), enqueued_at__lte=moment)
+
+    try:
+        # Ready tasks are few and indexed by status: one query for both ages.
+        counts = tasks.filter(status=TaskResultStatus.READY).aggregate(
+            waiting=Count("pk", filter=due_before(since)),
+            unheard=Count("pk", filter=due_before(heard)),
         )
+        waiting = counts["waiting"]
+        if counts["unheard"] and not Worker.objects.filter(seen_at__gt=heard).exists():
+            unheard = counts["unheard"]
+            return {
+                "ok": False,
+                "waiting": waiting,
+                "error": (
+                    f"{unheard} {'task is' if unheard == 1 else 'tasks are'} waiting and no "
+                    "task worker has been heard from for a minute (is `lastbell db_worker` "
+                    "running?)"
+                ),
+            }
         # A worker busy with a long queue still claims tasks: then it is slow, not missing.
         missing = waiting and not tasks.filter(started_at__gt=since).exists()
     except DatabaseError as exc:

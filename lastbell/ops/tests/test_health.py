@@ -118,8 +118,43 @@ def test_it_is_ready_with_redis_answering(client):
     assert response.json()["checks"]["channel_layer"] == {"ok": True, "kind": "redis"}
 
 
+def _worker(*, seen_ago_seconds=5):
+    from lastbell.ops.models import Worker
+
+    now = timezone.now()
+    return Worker.objects.create(
+        worker_id=uuid.uuid4().hex, host="worker-1", pid=4242,
+        started_at=now - dt.timedelta(hours=1),
+        seen_at=now - dt.timedelta(seconds=seen_ago_seconds),
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_it_is_not_ready_soon_when_tasks_wait_and_no_worker_beats(client):
+    _task(enqueued_ago=2)  # due two minutes ago
+    _worker(seen_ago_seconds=90)  # killed a minute and a half ago
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["worker"] == {
+        "ok": False, "waiting": 0,
+        "error": "1 task is waiting and no task worker has been heard from for a minute "
+                 "(is `lastbell db_worker` running?)",
+    }  # fmt: skip
+    _worker(seen_ago_seconds=5)  # a worker beating: it will take the task
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["worker"] == {"ok": True, "waiting": 0}
+
+
+@pytest.mark.django_db
+def test_a_task_due_this_minute_does_not_need_a_heartbeat_yet(client):
+    _task(enqueued_ago=0)
+    assert client.get("/readyz").status_code == 200
+
+
 @pytest.mark.django_db
 def test_it_is_not_ready_when_a_task_waited_long_and_no_worker_took_any(client):
+    _worker()  # alive, but stuck: it takes nothing
     _task(enqueued_ago=11)  # at once, enqueued 11 minutes ago
     _task(status=TaskResultStatus.SUCCESSFUL, enqueued_ago=60, started_ago=59)
     response = client.get("/readyz")
@@ -133,6 +168,7 @@ def test_it_is_not_ready_when_a_task_waited_long_and_no_worker_took_any(client):
 
 @pytest.mark.django_db
 def test_it_counts_a_deferred_task_from_when_it_was_due(client):
+    _worker()
     now = timezone.now()
     # Booked long ago for 11 minutes ago: overdue.
     _task(run_after=now - dt.timedelta(minutes=11), enqueued_ago=120)
@@ -148,6 +184,7 @@ def test_it_counts_a_deferred_task_from_when_it_was_due(client):
 
 @pytest.mark.django_db
 def test_it_is_ready_while_a_busy_worker_keeps_taking_tasks(client):
+    _worker()
     _task(enqueued_ago=15)  # a long queue behind a letters batch
     _task(status=TaskResultStatus.RUNNING, enqueued_ago=20, started_ago=2)
     response = client.get("/readyz")
