@@ -238,3 +238,47 @@ def test_screens_of_one_homeroom_skip_the_steps_of_others(
     # Both got their region down the stream (live/push.py), without asking.
     assert fetched == {"classroom": 0, "release": 0}
     browser_errors.assert_none()
+
+
+def test_a_sent_that_does_not_go_through_says_so_and_changes_nothing(
+    browser, live_server, asgi_server, world, browser_errors
+):
+    """The classroom's "Sent" is posted by htmx and the page stays: when the network drops it
+    or the server fails it, the teacher is told, and can press again."""
+    from lastbell.dismissal import services
+    from lastbell.dismissal.models import Arrival
+
+    base = f"{asgi_server}/schools/{world.school.id}/dismissal"
+    day = services.day_of(world.school)
+    services.check_in(day, actor=world.staff, method=Arrival.Method.TAG, tag=world.tag)
+    classroom = _open_as(browser, browser_errors, live_server, world.teacher)
+    classroom.goto(f"{base}/classroom/")
+    _live(classroom)
+    classroom.evaluate("window.marker = 1")
+    sent = classroom.get_by_role("button", name="Sent Ana Rivera")
+
+    classroom.route("**/classroom/sent/", lambda route: route.abort())
+    sent.click()
+    expect(classroom.locator("#messages")).to_have_text(
+        "Last Bell could not be reached, so nothing was changed. Check the connection and press "
+        "again."
+    )
+    classroom.unroute("**/classroom/sent/")
+    classroom.route("**/classroom/sent/", lambda route: route.fulfill(status=500, body="boom"))
+    sent.click()
+    expect(classroom.locator("#messages")).to_have_text(
+        "That did not go through. The screen now shows what is true: check it and press again."
+    )
+    expect(classroom.get_by_test_id("called")).to_contain_text("Ana Rivera")
+    assert not CustodyEvent.objects.filter(kind=CustodyEvent.Kind.SENT).exists()
+
+    classroom.unroute("**/classroom/sent/")
+    sent.click()
+    expect(classroom.locator("#messages")).to_have_text("Sent Ana Rivera to the door.")
+    expect(classroom.get_by_text("Nobody called right now.")).to_be_visible()
+    assert classroom.evaluate("window.marker") == 1, "the page reloaded"
+    assert CustodyEvent.objects.filter(kind=CustodyEvent.Kind.SENT).count() == 1
+    # The two failures were said on the page; the browser's own log of them is expected.
+    said = ("ERR_FAILED", "500", "htmx:sendError", "htmx:afterRequest", "htmx:responseError")
+    browser_errors[:] = [e for e in browser_errors if not any(s in e for s in said)]
+    browser_errors.assert_none()
