@@ -52,6 +52,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -78,8 +79,9 @@ WHAT_IF = {
     "close-db": "every request closes its database connection (CONN_MAX_AGE 0; PostgreSQL)",
     "gc": "start-up objects frozen, the young generation collected every 50,000 allocations",
     "switch": "the interpreter hands its lock between threads every 1 ms instead of 5 ms",
+    "tracemalloc": "allocations traced; with --soak-minutes, what grew between dismissals",
 }
-SERVER_WHAT_IF = {"reuse-board", "close-db", "gc", "switch"}
+SERVER_WHAT_IF = {"reuse-board", "close-db", "gc", "switch", "tracemalloc"}
 CALLED = re.compile(rb'id="sent-(\d+)"')
 CARD_POLL = re.compile(rb'status/\?v=([0-9a-f]+)"')
 
@@ -595,10 +597,46 @@ class Soak:
     headline figures (`failed`: requests that failed; the last dismissal's full figures and
     errors are printed above the soak's)."""
 
-    def __init__(self, minutes: float):
+    def __init__(self, minutes: float, snapshots: str | None = None):
         self.minutes = minutes
         self.began = time.monotonic()
         self.rounds: list[dict] = []
+        self.snapshots = snapshots  # --what-if tracemalloc: the server's snapshots go here
+
+    def snapshot(self, server: "Server") -> None:
+        """Ask the server for a tracemalloc snapshot (bench/dismissal_server.py) and wait
+        until it is written."""
+        before = set(os.listdir(self.snapshots))
+        os.kill(server.proc.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if any(n.endswith(".done") for n in set(os.listdir(self.snapshots)) - before):
+                return
+            time.sleep(0.5)
+        raise RuntimeError("the server wrote no tracemalloc snapshot in 5 minutes")
+
+    def growth(self, top: int = 20) -> None:
+        """What grew from the second snapshot (after the first dismissal after the warm-up)
+        to the last, by where it was allocated."""
+        import tracemalloc
+
+        names = sorted(n for n in os.listdir(self.snapshots) if n.endswith(".snapshot"))
+        if len(names) < 3:
+            sys.stdout.write("  tracemalloc: too few snapshots for a comparison\n")
+            return
+        first, last = (tracemalloc.Snapshot.load(os.path.join(self.snapshots, names[i]))
+                       for i in (1, -1))  # fmt: skip
+        total = sum(s.size for s in last.statistics("filename")) / 2**20
+        was = sum(s.size for s in first.statistics("filename")) / 2**20
+        sys.stdout.write(
+            f"\n  tracemalloc: traced {was:.1f} MB after dismissal 2, {total:.1f} MB after "
+            "the last; grew most (by allocation site):\n"
+        )
+        for stat in last.compare_to(first, "traceback")[:top]:
+            frames = [f"{frame.filename.split('site-packages/')[-1].split('/work/main/')[-1]}"
+                      f":{frame.lineno}" for frame in stat.traceback[:4]]  # fmt: skip
+            sys.stdout.write(f"  {stat.size_diff / 2**10:+9.0f} KB {stat.count_diff:+8d} "
+                             f"blocks  {' < '.join(frames)}\n")  # fmt: skip
 
     def note(self, server: "Server", run: Run, figures: dict) -> None:
         checkins = run.times["check-in (tag)"] + run.times["check-in (phone)"]
@@ -612,6 +650,8 @@ class Soak:
             "release_p99_ms": percentile(releases, 99) * 1000 if releases else None,
             "errors": sum(len(found) for found in run.failures.values()),
         })  # fmt: skip
+        if self.snapshots is not None:
+            self.snapshot(server)
 
     def more(self) -> bool:
         return time.monotonic() - self.began < self.minutes * 60
@@ -840,6 +880,10 @@ def main(argv=None) -> int:
         if server_what_if := [n for n in args.what_if if n in SERVER_WHAT_IF]:
             server.module = "bench.dismissal_server"
             server.env = {"BENCH_WHATIF": ",".join(server_what_if)}
+        snapshots = None
+        if "tracemalloc" in args.what_if and args.soak_minutes:
+            snapshots = tempfile.mkdtemp(prefix="lastbell-tracemalloc-")
+            server.env["BENCH_TRACEMALLOC_DIR"] = snapshots
         server.start()
         profiler = Profiler(args.profile, server.proc.pid) if args.profile else None
         try:
@@ -849,7 +893,7 @@ def main(argv=None) -> int:
                 factory = uvloop.new_event_loop
             except ImportError:  # pragma: no cover — uvicorn[standard] brings it
                 factory = None
-            soak = Soak(args.soak_minutes) if args.soak_minutes else None
+            soak = Soak(args.soak_minutes, snapshots) if args.soak_minutes else None
             run, figures = asyncio.run(play(args, school, server), loop_factory=factory)
             time.sleep(0.5)
             if soak is not None:
@@ -877,6 +921,9 @@ def main(argv=None) -> int:
         ok = report(args, school, run, figures, db, messages)
         if soak is not None:
             soak.report()
+            if snapshots is not None:
+                soak.growth()
+                shutil.rmtree(snapshots, ignore_errors=True)
         if profiler is not None:
             sys.stdout.write(f"\nWhere the server's time went (py-spy, {args.profile})\n")
             sys.stdout.write(profiler.summary())

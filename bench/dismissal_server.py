@@ -19,6 +19,10 @@ figures say what a change to lastbell/ would bring:
   of the collector's way (`gc.freeze()`) and the youngest generation is collected every
   50,000 allocations instead of 700 (Python's default; 2,000 since 3.13): fewer and shorter
   pauses of the whole process under a steady stream of requests.
+- `tracemalloc`: Python's allocations are traced (8 frames each); on SIGUSR1 the server writes
+  a snapshot to BENCH_TRACEMALLOC_DIR. `--soak-minutes` asks for one after each dismissal and
+  prints what grew between the second and the last: where a soak's memory goes. Tracing
+  slows the server by about a third; its latencies then mean nothing.
 - `switch`: the interpreter's lock is handed between threads every 1 ms instead of 5 ms
   (`sys.setswitchinterval`). A post's thread gives the lock up at each of its ~20 queries and
   then waits for a busy render thread to hand it back: up to one interval per query.
@@ -74,6 +78,21 @@ if "gc" in WHATIF:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+
+if "tracemalloc" in WHATIF:
+    import signal
+    import time
+    import tracemalloc
+
+    tracemalloc.start(8)
+
+    def _snapshot(signum, frame):
+        folder = os.environ["BENCH_TRACEMALLOC_DIR"]
+        tracemalloc.take_snapshot().dump(f"{folder}/{time.time():.3f}.snapshot")
+        with open(f"{folder}/{time.time():.3f}.done", "w"):  # the snapshot is whole
+            pass
+
+    signal.signal(signal.SIGUSR1, _snapshot)
 
 if "switch" in WHATIF:
     sys.setswitchinterval(0.001)
