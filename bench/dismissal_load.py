@@ -79,9 +79,9 @@ WHAT_IF = {
     "close-db": "every request closes its database connection (CONN_MAX_AGE 0; PostgreSQL)",
     "gc": "start-up objects frozen, the young generation collected every 50,000 allocations",
     "switch": "the interpreter hands its lock between threads every 1 ms instead of 5 ms",
-    "tracemalloc": "allocations traced; with --soak-minutes, what grew between dismissals",
+    "objects": "with --soak-minutes, the server's Python objects counted after each dismissal",
 }
-SERVER_WHAT_IF = {"reuse-board", "close-db", "gc", "switch", "tracemalloc"}
+SERVER_WHAT_IF = {"reuse-board", "close-db", "gc", "switch", "objects"}
 CALLED = re.compile(rb'id="sent-(\d+)"')
 CARD_POLL = re.compile(rb'status/\?v=([0-9a-f]+)"')
 
@@ -601,42 +601,44 @@ class Soak:
         self.minutes = minutes
         self.began = time.monotonic()
         self.rounds: list[dict] = []
-        self.snapshots = snapshots  # --what-if tracemalloc: the server's snapshots go here
+        self.snapshots = snapshots  # --what-if objects: the server's counts go here
 
     def snapshot(self, server: "Server") -> None:
-        """Ask the server for a tracemalloc snapshot (bench/dismissal_server.py) and wait
-        until it is written."""
+        """Ask the server to count its objects (bench/dismissal_server.py, `objects`) and wait
+        until the counts are written."""
         before = set(os.listdir(self.snapshots))
         os.kill(server.proc.pid, signal.SIGUSR1)
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            if any(n.endswith(".done") for n in set(os.listdir(self.snapshots)) - before):
+            if set(os.listdir(self.snapshots)) - before:
+                time.sleep(0.5)  # written whole (one small file)
                 return
-            time.sleep(0.5)
-        raise RuntimeError("the server wrote no tracemalloc snapshot in 5 minutes")
+            time.sleep(0.2)
+        raise RuntimeError("the server wrote no object counts in 5 minutes")
 
-    def growth(self, top: int = 20) -> None:
-        """What grew from the second snapshot (after the first dismissal after the warm-up)
-        to the last, by where it was allocated."""
-        import tracemalloc
+    def growth(self, top: int = 15) -> None:
+        """Which kinds of Python object grew from the second count (after the first dismissal
+        after the warm-up) to the last."""
+        import json
 
-        names = sorted(n for n in os.listdir(self.snapshots) if n.endswith(".snapshot"))
+        names = sorted(n for n in os.listdir(self.snapshots) if n.endswith(".json"))
         if len(names) < 3:
-            sys.stdout.write("  tracemalloc: too few snapshots for a comparison\n")
+            sys.stdout.write("  objects: too few counts for a comparison\n")
             return
-        first, last = (tracemalloc.Snapshot.load(os.path.join(self.snapshots, names[i]))
-                       for i in (1, -1))  # fmt: skip
-        total = sum(s.size for s in last.statistics("filename")) / 2**20
-        was = sum(s.size for s in first.statistics("filename")) / 2**20
+        counts = [json.loads(Path(self.snapshots, n).read_text()) for n in names]
+        first, last = counts[1], counts[-1]
+        totals = [sum(c["counts"].values()) for c in counts]
         sys.stdout.write(
-            f"\n  tracemalloc: traced {was:.1f} MB after dismissal 2, {total:.1f} MB after "
-            "the last; grew most (by allocation site):\n"
+            "\n  Python objects after each dismissal: "
+            + ", ".join(f"{t:,}" for t in totals)
+            + f"\n  grew most from dismissal 2 to {len(counts)} (count, shallow size):\n"
         )
-        for stat in last.compare_to(first, "traceback")[:top]:
-            frames = [f"{frame.filename.split('site-packages/')[-1].split('/work/main/')[-1]}"
-                      f":{frame.lineno}" for frame in stat.traceback[:4]]  # fmt: skip
-            sys.stdout.write(f"  {stat.size_diff / 2**10:+9.0f} KB {stat.count_diff:+8d} "
-                             f"blocks  {' < '.join(frames)}\n")  # fmt: skip
+        grew = sorted(last["counts"], key=lambda k: last["counts"][k]
+                      - first["counts"].get(k, 0), reverse=True)[:top]  # fmt: skip
+        for kind in grew:
+            count = last["counts"][kind] - first["counts"].get(kind, 0)
+            size = (last["sizes"][kind] - first["sizes"].get(kind, 0)) / 2**10
+            sys.stdout.write(f"  {count:+9,d} {size:+9.0f} KB  {kind}\n")
 
     def note(self, server: "Server", run: Run, figures: dict) -> None:
         checkins = run.times["check-in (tag)"] + run.times["check-in (phone)"]
@@ -881,9 +883,9 @@ def main(argv=None) -> int:
             server.module = "bench.dismissal_server"
             server.env = {"BENCH_WHATIF": ",".join(server_what_if)}
         snapshots = None
-        if "tracemalloc" in args.what_if and args.soak_minutes:
-            snapshots = tempfile.mkdtemp(prefix="lastbell-tracemalloc-")
-            server.env["BENCH_TRACEMALLOC_DIR"] = snapshots
+        if "objects" in args.what_if and args.soak_minutes:
+            snapshots = tempfile.mkdtemp(prefix="lastbell-objects-")
+            server.env["BENCH_OBJECTS_DIR"] = snapshots
         server.start()
         profiler = Profiler(args.profile, server.proc.pid) if args.profile else None
         try:
