@@ -78,6 +78,8 @@
       document.querySelectorAll("[data-live-region][id]").forEach(function (region) {
         if (seen[region.id]) return;
         seen[region.id] = true;
+        // A press inside it is being answered: its answer comes first (see "region" below).
+        if (region.querySelector(".htmx-request")) { afterPress(region.id); return; }
         var target = "#" + region.id;
         htmx.ajax("GET", url, { target: target, select: target, swap: "outerHTML" });
       });
@@ -93,6 +95,18 @@
     var source = null;
     // A press on the screen that failed (actionFailed, below): show what is true now.
     document.addEventListener("lastbell:stale", soon);
+
+    var waitingForPress = null;
+    function afterPress(id) {
+      if (waitingForPress !== null) return;
+      waitingForPress = setInterval(function () {
+        var region = document.getElementById(id);
+        if (region && region.querySelector(".htmx-request")) return;
+        clearInterval(waitingForPress);
+        waitingForPress = null;
+        soon();
+      }, 100);
+    }
 
     function poll() {
       say("Refreshing every 30 s", "polling");
@@ -143,11 +157,16 @@
       });
       // The dismissal screens get their live region rendered by the server down the stream
       // (lastbell/live/push.py): swapped in as htmx would after fetching it.
+      // While a press inside the region is being answered ("Sent"), its answer brings the
+      // region and a message: a push swapped in meanwhile would detach the form, and htmx
+      // would then put the answer and the message nowhere. So the push waits, and once the
+      // answer is in, the region is fetched if something was pushed meanwhile.
       source.addEventListener("region", function (event) {
         var data;
         try { data = JSON.parse(event.data); } catch (e) { soon(); return; }
         var region = document.getElementById(data.target);
         if (!region) return;
+        if (region.querySelector(".htmx-request")) { afterPress(data.target); return; }
         if (pending !== null) { clearTimeout(pending); pending = null; }
         htmx.swap(region, data.html, { swapStyle: "outerHTML" });
       });
