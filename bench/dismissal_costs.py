@@ -23,8 +23,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lastbell.settings")
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.dismissal_costs", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.dismissal_costs", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--families", type=int, default=40, help="families played (default 40)")
     parser.add_argument("--seed", type=int, default=2026)
@@ -64,8 +66,8 @@ def main(argv=None) -> int:
                 raise SystemExit(f"{label}: {response.status_code}")
 
         for family in school.families[: args.families]:
-            measure("check-in (POST)", curb.post, base + "curb/check-in/",
-                    {"method": "tag", "number": family.tag, "door": DOOR, "adult_name": ""})  # fmt: skip
+            fields = {"method": "tag", "number": family.tag, "door": DOOR, "adult_name": ""}
+            measure("check-in (POST)", curb.post, base + "curb/check-in/", fields)
             measure("curb page", curb.get, base + "curb/", {"door": DOOR})
             measure("curb region", curb.get, base + "curb/", {"door": DOOR}, **live)
             measure("overview region", office.get, base, **live)
