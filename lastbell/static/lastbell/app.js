@@ -96,6 +96,18 @@
     // A press on the screen that failed (actionFailed, below): show what is true now.
     document.addEventListener("lastbell:stale", soon);
 
+    // A refresh asked for before the press, answered after it started, waits the same way.
+    document.addEventListener("htmx:beforeSwap", function (event) {
+      var target = event.detail.target;
+      if (!target || !target.hasAttribute || !target.hasAttribute("data-live-region")) return;
+      var config = event.detail.requestConfig;
+      if (config && config.verb && config.verb !== "get") return; // the press's own answer
+      if (target.querySelector(".htmx-request")) {
+        event.detail.shouldSwap = false;
+        afterPress(target.id);
+      }
+    });
+
     var waitingForPress = null;
     function afterPress(id) {
       if (waitingForPress !== null) return;
