@@ -40,11 +40,8 @@ class Recent:
     def put(self, key, value) -> None:
         with self._lock:
             now = self.clock()
-            self._entries[key] = (value, now)
-            self._entries.move_to_end(key)
             self._drop_idle(now)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            self._keep(key, value, now)
 
     def setdefault(self, key, make):
         """The value under `key`, made by `make()` (under the lock: keep it cheap) if none."""
@@ -53,10 +50,7 @@ class Recent:
             self._drop_idle(now)
             entry = self._entries.get(key)
             value = make() if entry is None else entry[0]
-            self._entries[key] = (value, now)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            self._keep(key, value, now)
             return value
 
     def clear(self) -> None:
@@ -67,6 +61,12 @@ class Recent:
         with self._lock:
             self._drop_idle(self.clock())
             return len(self._entries)
+
+    def _keep(self, key, value, now: float) -> None:
+        self._entries[key] = (value, now)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)  # the least recently used
 
     def _drop_idle(self, now: float) -> None:
         # Kept in order of last use: the idle ones are at the front.

@@ -458,7 +458,8 @@ def sent(request, school_id):
     back = screen.url("classroom", **query)
     live = getattr(request, "htmx", None) and request.htmx.target == "live"
     if screen.day is None:
-        return _htmx_redirect(_no_day(screen)) if live else _no_day(screen)
+        gone = _no_day(screen)
+        return _htmx_redirect(gone["Location"]) if live else gone
     done = set(services.mark_sent(screen.day, ids, actor=request.user))
     if done:
         messages.success(
@@ -486,15 +487,15 @@ def _live_answer(request, view, school_id, query: dict) -> HttpResponse:
     refresh.GET = QueryDict(urlencode(query))
     response = view(refresh, school_id)
     if response.status_code != 200:
-        return _htmx_redirect(redirect(reverse(f"dismissal:{view.__name__}", args=[school_id])))
+        return _htmx_redirect(reverse(f"dismissal:{view.__name__}", args=[school_id]))
     response.content += render_to_string("_messages.html", {"oob": True}, request=request).encode()
     return response
 
 
-def _htmx_redirect(response: HttpResponse) -> HttpResponse:
+def _htmx_redirect(url: str) -> HttpResponse:
     """A redirect that htmx follows as a page load (HX-Redirect), not inside the region."""
     answer = HttpResponse(status=204)
-    answer["HX-Redirect"] = response["Location"]
+    answer["HX-Redirect"] = url
     return answer
 
 
