@@ -30,6 +30,8 @@ def main(argv=None) -> int:
     parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--families", type=int, default=40, help="families played (default 40)")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--queries", action="store_true",
+                        help="print the SQL of the last request of each kind")  # fmt: skip
     args = parser.parse_args(argv)
 
     from bench.serving import BenchDatabase, machine_line
@@ -54,7 +56,7 @@ def main(argv=None) -> int:
         curb, door, office = (client(cookie) for cookie in school.staff[:3])
         rooms = {c.homeroom_id: client(c.cookie) for c in school.classrooms}
         live = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "live"}
-        cpu, queries = defaultdict(list), defaultdict(list)
+        cpu, queries, last_sql = defaultdict(list), defaultdict(list), {}
 
         def measure(label, call, *a, **kw):
             with CaptureQueriesContext(connection) as seen:
@@ -62,6 +64,7 @@ def main(argv=None) -> int:
                 response = call(*a, **kw)
                 cpu[label].append(time.thread_time() - started)
             queries[label].append(len(seen))
+            last_sql[label] = [query["sql"] for query in seen.captured_queries]
             if response.status_code not in (200, 302):
                 raise SystemExit(f"{label}: {response.status_code}")
 
@@ -95,6 +98,10 @@ def main(argv=None) -> int:
             out(f"  {label:22} {len(times):>6} {statistics.median(times) * 1000:>6.1f} ms "
                 f"{statistics.mean(times) * 1000:>6.1f} ms "
                 f"{statistics.median(queries[label]):>8.0f}\n")  # fmt: skip
+        if args.queries:
+            for label, sqls in last_sql.items():
+                out(f"\n{label}: {len(sqls)} queries\n")
+                out("".join(f"  {number:2}. {sql[:150]}\n" for number, sql in enumerate(sqls, 1)))
         return 0
     finally:
         database.drop()

@@ -78,10 +78,10 @@ WHAT_IF = {
     "reuse-board": "one family's or student's board is taken from the school's reused board",
     "close-db": "every request closes its database connection (CONN_MAX_AGE 0; PostgreSQL)",
     "gc": "start-up objects frozen, the young generation collected every 50,000 allocations",
-    "switch": "the interpreter hands its lock between threads every 1 ms instead of 5 ms",
     "objects": "with --soak-minutes, the server's Python objects counted after each dismissal",
+    "sql": "every statement's execute timed (wall and CPU), the costliest printed at the end",
 }
-SERVER_WHAT_IF = {"reuse-board", "close-db", "gc", "switch", "objects"}
+SERVER_WHAT_IF = {"reuse-board", "close-db", "gc", "objects", "sql"}
 CALLED = re.compile(rb'id="sent-(\d+)"')
 CARD_POLL = re.compile(rb'status/\?v=([0-9a-f]+)"')
 
@@ -886,6 +886,10 @@ def main(argv=None) -> int:
         if "objects" in args.what_if and args.soak_minutes:
             snapshots = tempfile.mkdtemp(prefix="lastbell-objects-")
             server.env["BENCH_OBJECTS_DIR"] = snapshots
+        sql_times = None
+        if "sql" in args.what_if:
+            sql_times = os.path.join(tempfile.mkdtemp(prefix="lastbell-sql-"), "sql.txt")
+            server.env["BENCH_SQL_FILE"] = sql_times
         server.start()
         profiler = Profiler(args.profile, server.proc.pid) if args.profile else None
         try:
@@ -929,6 +933,11 @@ def main(argv=None) -> int:
         if profiler is not None:
             sys.stdout.write(f"\nWhere the server's time went (py-spy, {args.profile})\n")
             sys.stdout.write(profiler.summary())
+        if sql_times is not None and os.path.exists(sql_times):
+            sys.stdout.write(f"\nThe server's SQL, costliest first ({sql_times}; count, wall, "
+                             "CPU)\n")  # fmt: skip
+            with open(sql_times) as lines:
+                sys.stdout.writelines(line[:200].rstrip() + "\n" for line in list(lines)[:25])
         return 1 if args.check and not ok else 0
     finally:
         database.drop()

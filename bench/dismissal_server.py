@@ -24,9 +24,10 @@ figures say what a change to lastbell/ would bring:
   dismissal and prints which kinds grew from the second dismissal to the last: a leak of
   Python objects shows there, at no cost while the server serves (tracemalloc's tracing
   slowed it too much to finish a dismissal).
-- `switch`: the interpreter's lock is handed between threads every 1 ms instead of 5 ms
-  (`sys.setswitchinterval`). A post's thread gives the lock up at each of its ~20 queries and
-  then waits for a busy render thread to hand it back: up to one interval per query.
+- `sql`: every statement's execute is timed, as wall time and as its thread's CPU time
+  (SQLite works without the interpreter's lock, so the difference is mostly waiting for the
+  lock back), by its SQL with the numbers taken out; every 5 s the totals go to
+  BENCH_SQL_FILE, the costliest first.
 """
 
 import os
@@ -101,8 +102,45 @@ if "objects" in WHATIF:
 
     signal.signal(signal.SIGUSR1, _count_objects)
 
-if "switch" in WHATIF:
-    sys.setswitchinterval(0.001)
+if "sql" in WHATIF:
+    import collections
+    import re
+    import threading
+    import time
+
+    from django.db.backends import utils
+
+    _execute = utils.CursorWrapper._execute
+    _lock = threading.Lock()
+    _spent = collections.defaultdict(lambda: [0, 0.0, 0.0])  # count, wall, cpu
+
+    def _timed_execute(self, sql, params, *ignored_wrappers):
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return _execute(self, sql, params, *ignored_wrappers)
+        finally:
+            wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+            key = re.sub(r"\b\d+\b", "N", sql or "")[:300]
+            with _lock:
+                entry = _spent[key]
+                entry[0] += 1
+                entry[1] += wall
+                entry[2] += cpu
+
+    utils.CursorWrapper._execute = _timed_execute
+
+    def _write_sql_times():
+        # Every 5 s: uvicorn ends on SIGTERM by raising it again, so atexit never runs.
+        while True:
+            time.sleep(5)
+            with _lock:
+                rows = sorted(_spent.items(), key=lambda item: -item[1][1])
+            with open(os.environ["BENCH_SQL_FILE"] + ".new", "w") as out:
+                for sql, (count, wall, cpu) in rows:
+                    out.write(f"{count:7d} {wall:8.2f}s wall {cpu:7.2f}s cpu  {sql}\n")
+            os.replace(os.environ["BENCH_SQL_FILE"] + ".new", os.environ["BENCH_SQL_FILE"])
+
+    threading.Thread(target=_write_sql_times, daemon=True).start()
 
 if __name__ == "__main__":
     sys.argv[0] = "uvicorn"

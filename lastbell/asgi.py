@@ -15,7 +15,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from lastbell.live.routing import urlpatterns as live_urlpatterns  # noqa: E402
-from lastbell.turns import reads_take_turns  # noqa: E402
+from lastbell.turns import reads_take_turns, share_interpreter  # noqa: E402
+
+share_interpreter()
 
 # Page loads take turns, posts go straight (turns.py); live streams are not page loads.
 application = ProtocolTypeRouter(

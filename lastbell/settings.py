@@ -30,6 +30,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -196,11 +201,16 @@ LASTBELL_CACHED_DAYS = env_int("LASTBELL_CACHED_DAYS", 16)
 # lasts, and a school's finished day is not asked for again.
 LASTBELL_CACHE_IDLE_MINUTES = env_int("LASTBELL_CACHE_IDLE_MINUTES", 10)
 
-# Page loads and pushed live regions a server process works on at once (lastbell/turns.py);
-# posts never wait. More lets a slow page hold fewer others up; fewer gives posts more room.
-LASTBELL_READS_AT_ONCE = env_int("LASTBELL_READS_AT_ONCE", 2)
-# Whether no page load or pushed region starts while a post is being answered (turns.py).
-LASTBELL_POSTS_FIRST = env_bool("LASTBELL_POSTS_FIRST", False)
+# How a server process shares its interpreter at dismissal (lastbell/turns.py; the figures
+# behind each default are in bench/README.md, "Dismissal under load"). Page loads and pushed
+# live regions it works on at once; posts never wait. More lets a slow page hold fewer others
+# up; fewer gives posts more room.
+LASTBELL_READS_AT_ONCE = env_int("LASTBELL_READS_AT_ONCE", 1)
+# Whether no page load or pushed region starts while a post is being answered.
+LASTBELL_POSTS_FIRST = env_bool("LASTBELL_POSTS_FIRST", True)
+# How often (ms) the interpreter's lock passes between threads (Python's own is 5 ms): a
+# thread gives it up at each SQL statement and waits up to this long to have it back.
+LASTBELL_SWITCH_INTERVAL_MS = env_float("LASTBELL_SWITCH_INTERVAL_MS", 1.0)
 
 TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 

@@ -7,11 +7,18 @@ time: its own 20–40 ms of work became half a second (bench/README.md). So page
 pushed regions (live/consumers.py) of a process take turns, at most READS_AT_ONCE at a time,
 and a classroom's region before a page before a whole-school screen; posts never wait for a
 turn. Reads come no slower on the whole (the same work, in order instead of interleaved); a
-write competes with at most READS_AT_ONCE of them.
+write competes with at most READS_AT_ONCE of them, and with POSTS_FIRST no read starts while a
+post is being answered.
+
+What a post then waits for is the interpreter's lock itself: its thread lets go of it at every
+SQL statement and, to have it back from a thread that is rendering, waits out the switch
+interval — Python's is 5 ms, twenty statements a post. So a server process hands the lock on
+every LASTBELL_SWITCH_INTERVAL_MS (1 ms; `share_interpreter`).
 """
 
 import asyncio
 import heapq
+import sys
 import weakref
 
 from django.conf import settings
@@ -89,6 +96,12 @@ def of_this_loop() -> Turns:
         turns = _turns[loop] = Turns(settings.LASTBELL_READS_AT_ONCE,
                                      posts_first=settings.LASTBELL_POSTS_FIRST)  # fmt: skip
     return turns
+
+
+def share_interpreter() -> None:
+    """Set the process's switch interval (settings.LASTBELL_SWITCH_INTERVAL_MS): called as
+    the ASGI application is made, so by every server process."""
+    sys.setswitchinterval(settings.LASTBELL_SWITCH_INTERVAL_MS / 1000)
 
 
 # Answered at once, whatever the load: files, and the probes of a load balancer.

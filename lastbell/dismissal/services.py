@@ -395,8 +395,9 @@ def mark_sent(day: DismissalDay, student_ids, *, actor, door: str = "",
     """A teacher sends checked-in students to the door. Returns who was sent."""
     now = now or timezone.now()
     _require_today(day, now, _("Only today's students can be sent to the door."))
+    plans = _plans(day, student_ids)
     with transaction.atomic():
-        states = _locked_states(day, student_ids)
+        states = _locked_states(day, plans)
         ready = [s for s in states if s.on_campus and s.arrival is not None and s.sent is None]
         for state in ready:
             _event(day, state.student_id, Kind.SENT, actor, now,
@@ -487,8 +488,9 @@ def release(day: DismissalDay, student, *, adult: Adult, actor, verification: st
                 )
                 % {"name": student.first_name, "adult": adult.name}
             )
+    plans = _plans(day, [student.pk])
     with transaction.atomic():
-        (state,) = _locked_states(day, [student.pk])
+        (state,) = _locked_states(day, plans)
         _require_releasable(state, day.school.tz)
         event = _event(
             day, student.pk, Kind.RELEASED, actor, now, to=adult.kind,
@@ -514,12 +516,27 @@ def _late_release(day: DismissalDay, now: dt.datetime) -> bool:
     return now > late_after(day) and not day.had_emergency
 
 
-def _locked_states(day, student_ids) -> list[StudentState]:
-    """The students' states read inside the writing transaction, with the day row locked so
-    two staff releasing the same student at once are taken one after the other."""
+def _plans(day, student_ids) -> list[BoardRow]:
+    """The students' plans for a write, read before it takes its lock (`_locked_states`);
+    None is the whole school."""
+    ids = None if student_ids is None else {int(pk) for pk in student_ids}
+    return day_board(day.school, day.date, student_ids=ids).rows
+
+
+def _locked_states(day, plans: list[BoardRow], *, everyone=False) -> list[StudentState]:
+    """The students' states inside the writing transaction: the day row locked so two staff
+    releasing the same student at once are taken one after the other, and their steps read
+    under that lock. Their plans come from before it (`_plans`, from the school's reused
+    board): what a write checks of a plan (absent) could as well have changed an instant
+    later, and resolving plans under the lock was most of a write's queries, which every
+    other write of the school waited for (bench/README.md, "Dismissal under load")."""
     DismissalDay.objects.select_for_update(no_key=True).filter(pk=day.pk).first()
-    ids = None if student_ids is None else set(student_ids)
-    return list(day_states(day, student_ids=ids))
+    states = {row.student_id: StudentState(row) for row in plans}
+    events = CustodyEvent.objects.filter(day=day).select_related("arrival__tag", "by")
+    if not everyone:
+        events = events.filter(student_id__in=list(states))
+    _fold(states, list(events))
+    return list(states.values())
 
 
 def _require_releasable(state: StudentState, tz):
@@ -549,8 +566,9 @@ def release_group(day: DismissalDay, student_ids, *, to: str, label: str, actor,
                         "desk, not as a group."))  # fmt: skip
     now = now or timezone.now()
     _require_today(day, now, _("Only today's dismissal can release students."))
+    plans = _plans(day, student_ids)
     with transaction.atomic():
-        states = _locked_states(day, student_ids)
+        states = _locked_states(day, plans)
         ready = [s for s in states if s.on_campus]
         events = CustodyEvent.objects.bulk_create([
             CustodyEvent(day=day, student_id=s.student_id, kind=Kind.RELEASED, at=now,
@@ -644,8 +662,9 @@ def flag_late(day: DismissalDay, *, now: dt.datetime | None = None) -> list[int]
     from lastbell.people.models import Student
     from lastbell.people.services import guardians_to_tell
 
+    plans = _plans(day, None)
     with transaction.atomic():
-        states = _locked_states(day, None)
+        states = _locked_states(day, plans, everyone=True)
         late = [s for s in states if not s.late and is_late(s, day, now)]
         CustodyEvent.objects.bulk_create([
             CustodyEvent(day=day, student_id=s.student_id, kind=Kind.LATE, at=now,
@@ -739,8 +758,9 @@ def account(day: DismissalDay, student, *, status: str, actor, note: str = "",
     if not day.is_emergency:
         raise Refused(_("Accounting for students is for emergency mode."))
     now = now or timezone.now()
+    plans = _plans(day, [student.pk])
     with transaction.atomic():
-        (state,) = _locked_states(day, [student.pk])
+        (state,) = _locked_states(day, plans)
         if state.released is not None:
             raise Refused(_("%(name)s was already released.") % {"name": student.first_name})
         event = _event(day, student.pk, status, actor, now, note=note[:500])

@@ -145,3 +145,26 @@ def test_without_posts_first_reads_do_not_wait_for_posts():
         return started, turns.free
 
     assert asyncio.run(scenario()) == (["a page"], 2)
+
+
+def test_a_server_process_hands_the_interpreter_on_at_the_set_interval(settings):
+    import sys
+
+    from lastbell.turns import share_interpreter
+
+    before = sys.getswitchinterval()
+    try:
+        settings.LASTBELL_SWITCH_INTERVAL_MS = 0.5
+        share_interpreter()
+        assert sys.getswitchinterval() == pytest.approx(0.0005)
+    finally:
+        sys.setswitchinterval(before)
+
+
+def test_the_asgi_application_shares_the_interpreter_as_set():
+    import sys
+
+    from django.conf import settings
+
+    # lastbell.asgi is imported at the top of this module, as a server imports it.
+    assert sys.getswitchinterval() == pytest.approx(settings.LASTBELL_SWITCH_INTERVAL_MS / 1000)
