@@ -45,6 +45,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import os
 import random
 import re
@@ -77,11 +78,11 @@ ACTIONS = ("check-in (tag)", "check-in (phone)", "sent", "release", "All aboard"
 WHAT_IF = {
     "reuse-board": "one family's or student's board is taken from the school's reused board",
     "close-db": "every request closes its database connection (CONN_MAX_AGE 0; PostgreSQL)",
-    "gc": "start-up objects frozen, the young generation collected every 50,000 allocations",
     "objects": "with --soak-minutes, the server's Python objects counted after each dismissal",
+    "gc-pauses": "the garbage collector's pauses timed, per generation, printed at the end",
     "sql": "every statement's execute timed (wall and CPU), the costliest printed at the end",
 }
-SERVER_WHAT_IF = {"reuse-board", "close-db", "gc", "objects", "sql"}
+SERVER_WHAT_IF = {"reuse-board", "close-db", "objects", "sql", "gc-pauses"}
 CALLED = re.compile(rb'id="sent-(\d+)"')
 CARD_POLL = re.compile(rb'status/\?v=([0-9a-f]+)"')
 
@@ -890,6 +891,10 @@ def main(argv=None) -> int:
         if "sql" in args.what_if:
             sql_times = os.path.join(tempfile.mkdtemp(prefix="lastbell-sql-"), "sql.txt")
             server.env["BENCH_SQL_FILE"] = sql_times
+        gc_pauses = None
+        if "gc-pauses" in args.what_if:
+            gc_pauses = os.path.join(tempfile.mkdtemp(prefix="lastbell-gc-"), "gc.json")
+            server.env["BENCH_GC_FILE"] = gc_pauses
         server.start()
         profiler = Profiler(args.profile, server.proc.pid) if args.profile else None
         try:
@@ -933,6 +938,15 @@ def main(argv=None) -> int:
         if profiler is not None:
             sys.stdout.write(f"\nWhere the server's time went (py-spy, {args.profile})\n")
             sys.stdout.write(profiler.summary())
+        if gc_pauses is not None and os.path.exists(gc_pauses):
+            sys.stdout.write("\nThe server's garbage collections (generation: count, total, "
+                             "longest, over 20 ms)\n")  # fmt: skip
+            with open(gc_pauses) as figures:
+                for generation, seen in json.load(figures).items():
+                    sys.stdout.write(
+                        f"  {generation}: {seen['count']:6d} {seen['total']:7.2f} s "
+                        f"{seen['max'] * 1000:7.1f} ms {seen['over_20ms']:5d}\n"
+                    )
         if sql_times is not None and os.path.exists(sql_times):
             sys.stdout.write(f"\nThe server's SQL, costliest first ({sql_times}; count, wall, "
                              "CPU)\n")  # fmt: skip

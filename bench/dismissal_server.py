@@ -15,15 +15,13 @@ figures say what a change to lastbell/ would bring:
   the whole-school and homeroom boards already do. One family's or one student's board is
   asked for by every check-in, "Sent", release page and release, and every poll of a
   guardian's card.
-- `gc`: the objects made at start (Django, the app, the URL and template caches) are moved out
-  of the collector's way (`gc.freeze()`) and the youngest generation is collected every
-  50,000 allocations instead of 700 (Python's default; 2,000 since 3.13): fewer and shorter
-  pauses of the whole process under a steady stream of requests.
 - `objects`: on SIGUSR1 the server counts its live Python objects by type (after a full
   collection) and writes the counts to BENCH_OBJECTS_DIR. `--soak-minutes` asks after each
   dismissal and prints which kinds grew from the second dismissal to the last: a leak of
   Python objects shows there, at no cost while the server serves (tracemalloc's tracing
   slowed it too much to finish a dismissal).
+- `gc-pauses`: every collection of the cyclic garbage collector is timed (it stops the whole
+  process): every 5 s the count, total and longest pause per generation go to BENCH_GC_FILE.
 - `sql`: every statement's execute is timed, as wall time and as its thread's CPU time
   (SQLite works without the interpreter's lock, so the difference is mostly waiting for the
   lock back), by its SQL with the numbers taken out; every 5 s the totals go to
@@ -71,15 +69,6 @@ if "reuse-board" in WHATIF:
 
     for module in (board, services, v1, family_views, plan_views, school_views):
         module.day_board = day_board
-
-if "gc" in WHATIF:
-    import gc
-
-    import lastbell.asgi  # noqa: F401 — made before the freeze
-
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
 
 if "objects" in WHATIF:
     import collections
@@ -141,6 +130,35 @@ if "sql" in WHATIF:
             os.replace(os.environ["BENCH_SQL_FILE"] + ".new", os.environ["BENCH_SQL_FILE"])
 
     threading.Thread(target=_write_sql_times, daemon=True).start()
+
+if "gc-pauses" in WHATIF:
+    import gc
+    import json
+    import threading
+    import time
+
+    _pauses = {0: [], 1: [], 2: []}
+    _started = [0.0]
+
+    def _time_collection(phase, info):
+        if phase == "start":
+            _started[0] = time.perf_counter()
+        else:
+            _pauses[info["generation"]].append(time.perf_counter() - _started[0])
+
+    gc.callbacks.append(_time_collection)
+
+    def _write_pauses():
+        while True:
+            time.sleep(5)
+            figures = {generation: {"count": len(times), "total": sum(times),
+                                    "max": max(times, default=0.0),
+                                    "over_20ms": sum(1 for t in times if t > 0.02)}
+                       for generation, times in list(_pauses.items())}  # fmt: skip
+            with open(os.environ["BENCH_GC_FILE"], "w") as out:
+                json.dump(figures, out)
+
+    threading.Thread(target=_write_pauses, daemon=True).start()
 
 if __name__ == "__main__":
     sys.argv[0] = "uvicorn"

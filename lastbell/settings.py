@@ -211,6 +211,10 @@ LASTBELL_POSTS_FIRST = env_bool("LASTBELL_POSTS_FIRST", True)
 # How often (ms) the interpreter's lock passes between threads (Python's own is 5 ms): a
 # thread gives it up at each SQL statement and waits up to this long to have it back.
 LASTBELL_SWITCH_INTERVAL_MS = env_float("LASTBELL_SWITCH_INTERVAL_MS", 1.0)
+# A full collection of Python's cyclic garbage stops the whole process (about 150 ms at
+# dismissal on a small VM): one per this many collections of the middle generation (Python's
+# own is 10). The objects made at start are left out of them for good (gc.freeze).
+LASTBELL_GC_FULL_EVERY = env_int("LASTBELL_GC_FULL_EVERY", 100)
 
 TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 

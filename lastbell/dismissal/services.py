@@ -27,7 +27,7 @@ from lastbell.dismissal.models import (
 )
 from lastbell.people.models import AuthorizedAdult, CustodyRestriction, Guardian, GuardianLink
 from lastbell.plans import stamps
-from lastbell.plans.board import BoardRow, ReuseCache, day_board, reused_board
+from lastbell.plans.board import BoardRow, ReuseCache, cached_board, day_board, reused_board
 from lastbell.plans.models import PlanType
 from lastbell.schools.models import CalendarDay
 
@@ -157,8 +157,9 @@ def day_states(day: DismissalDay, *, homeroom_ids=None, student_ids=None) -> Day
     Outside a transaction the whole school's states are folded once per state of the day
     (the school's stamps and the chain's length) and shared by every screen that asks, each
     getting its own copies of its students' states (views may note things on them); the chain
-    itself is read incrementally (chain.py). Some students' states (a family's card) are cut
-    from that fold when it is at hand, and read on their own otherwise. Inside a transaction
+    itself is read incrementally (chain.py). Some students' states (a family's card, a
+    check-in's) are cut from that fold when it is at hand, else folded from the school's reused
+    board and the chain as held, and read on their own otherwise. Inside a transaction
     (a write, under its lock) they are read as they are."""
     stamp = stamps.current(day.school_id)  # None inside a transaction
     if stamp is not None:
@@ -174,6 +175,13 @@ def day_states(day: DismissalDay, *, homeroom_ids=None, student_ids=None) -> Day
                 if (rooms is None or state.row.homeroom_id in rooms)
                 and (pupils is None or pk in pupils)
             })  # fmt: skip
+        board = cached_board(day.school, day.date, stamp)
+        if board is not None:  # some students, before anyone folded this state of the day
+            states = {row.student_id: StudentState(row) for row in board.rows
+                      if row.student_id in pupils
+                      and (rooms is None or row.homeroom_id in rooms)}  # fmt: skip
+            _fold(states, [event for event in events if event.student_id in states])
+            return DayStates(day, states)
     board = day_board(day.school, day.date, homeroom_ids=homeroom_ids, student_ids=student_ids)
     states = {row.student_id: StudentState(row) for row in board.rows}
     events = CustodyEvent.objects.filter(day=day).select_related("arrival__tag", "by")

@@ -306,7 +306,7 @@ def day_board(school, date: dt.date, *, homeroom_ids=None, student_ids=None) -> 
         # that one is at hand already, as it is all through dismissal; it is not worth
         # resolving the whole school for them otherwise.
         board = (reused_board(school, date, stamp) if student_ids is None
-                 else _cached_board(school, date, stamp))  # fmt: skip
+                 else cached_board(school, date, stamp))  # fmt: skip
         if board is not None:
             rooms = None if homeroom_ids is None else set(homeroom_ids)
             pupils = None if student_ids is None else set(student_ids)
@@ -373,7 +373,8 @@ def _board_key(school, date, stamp) -> tuple:
     return (connection.alias, connection.settings_dict["NAME"], school.id, date, *stamp)
 
 
-def _cached_board(school, date, stamp) -> DayBoard | None:
+def cached_board(school, date, stamp) -> DayBoard | None:
+    """The school's whole board under `stamp` if this process has it at hand, else None."""
     board = board_cache.get(_board_key(school, date, stamp))
     if board is None:
         return None

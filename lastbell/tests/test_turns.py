@@ -147,24 +147,34 @@ def test_without_posts_first_reads_do_not_wait_for_posts():
     assert asyncio.run(scenario()) == (["a page"], 2)
 
 
-def test_a_server_process_hands_the_interpreter_on_at_the_set_interval(settings):
+def test_a_server_process_shares_its_interpreter_as_set(settings):
+    import gc
     import sys
 
     from lastbell.turns import share_interpreter
 
-    before = sys.getswitchinterval()
+    interval, threshold = sys.getswitchinterval(), gc.get_threshold()
     try:
         settings.LASTBELL_SWITCH_INTERVAL_MS = 0.5
+        settings.LASTBELL_GC_FULL_EVERY = 37
+        frozen = gc.get_freeze_count()
+        made_now = [[] for _ in range(10)]  # alive and tracked: set aside with the rest
         share_interpreter()
         assert sys.getswitchinterval() == pytest.approx(0.0005)
+        assert gc.get_threshold() == (threshold[0], threshold[1], 37)
+        assert gc.get_freeze_count() >= frozen + len(made_now)
     finally:
-        sys.setswitchinterval(before)
+        sys.setswitchinterval(interval)
+        gc.set_threshold(*threshold)
 
 
 def test_the_asgi_application_shares_the_interpreter_as_set():
+    import gc
     import sys
 
     from django.conf import settings
 
     # lastbell.asgi is imported at the top of this module, as a server imports it.
     assert sys.getswitchinterval() == pytest.approx(settings.LASTBELL_SWITCH_INTERVAL_MS / 1000)
+    assert gc.get_threshold()[2] == settings.LASTBELL_GC_FULL_EVERY
+    assert gc.get_freeze_count() > 0  # what the server made at start is out of collections
