@@ -31,8 +31,9 @@ def test_a_check_in_and_a_release_at_once_both_commit(school, staff, day, tag, s
     failed: list[BaseException] = []
 
     def sent():  # locks the day, then records its event once the check-in holds the head
+        plans = services._plans(day, None)
         with transaction.atomic():
-            services._locked_states(day, None)
+            services._locked_states(day, plans, everyone=True)
             day_locked.set()
             assert head_taken.wait(10)
             audit_record(action="dismissal.sent", actor=staff, target=day, school=school)
